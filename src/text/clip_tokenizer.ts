@@ -47,8 +47,10 @@ export class CLIPTokenizer {
   readonly padTokenId: number;
   readonly unkTokenId: number;
   readonly modelMaxLength: number;
-  private readonly encoder: Map<string, number>;
-  private readonly decoder: Map<number, string>;
+  /** vocab.json as parsed, with a null prototype so that any string is a safe key. */
+  private readonly encoder: Record<string, number | undefined>;
+  /** id -> token, built on the first decode (debug only; keeps construction cheap). */
+  private decoder: string[] | undefined;
   /** "first second" -> merge rank (symbols never contain ' ': byte 0x20 is spelled 'Ġ'). */
   private readonly ranks: Map<string, number>;
   private readonly cache = new Map<string, string[]>();
@@ -57,19 +59,27 @@ export class CLIPTokenizer {
   private readonly specialTokens: Set<string>;
 
   constructor(vocabJson: string, mergesTxt: string, files: ClipTokenizerFiles = {}) {
-    const vocab = JSON.parse(vocabJson) as Record<string, number>;
-    this.encoder = new Map(Object.entries(vocab));
-    this.decoder = new Map();
-    for (const [tok, id] of this.encoder) this.decoder.set(id, tok);
+    // Construction time is dominated by these two loops over ~49k entries, so both avoid
+    // per-entry allocations (no Object.entries pairs, no split() unless a line is irregular).
+    const vocab: unknown = JSON.parse(vocabJson);
+    if (typeof vocab !== 'object' || vocab === null) throw new Error('clip_tokenizer: vocab.json is not an object');
+    this.encoder = Object.setPrototypeOf(vocab, null) as Record<string, number | undefined>;
 
     // merges_handle.read().strip().split("\n")[1 : 49152 - 256 - 2 + 1]; line 0 is '#version: 0.2'.
     const lines = mergesTxt.trim().split('\n');
     const end = Math.min(lines.length, NUM_MERGES + 1);
     this.ranks = new Map();
     for (let i = 1; i < end; i++) {
-      const [a, b] = lines[i].trim().split(/\s+/);
-      if (a === undefined || b === undefined) throw new Error(`clip_tokenizer: bad merges line ${i}: '${lines[i]}'`);
-      this.ranks.set(`${a} ${b}`, i - 1);
+      let key = lines[i];
+      const sp = key.indexOf(' ');
+      if (sp <= 0 || sp === key.length - 1 || key.indexOf(' ', sp + 1) >= 0 || /[^\S ]/.test(key)) {
+        // Irregular spacing: normalise like Python's merge.split(). A line that is not exactly
+        // two symbols can never match a pair, so skipping it (rank still consumed) is equivalent.
+        const parts = key.trim().split(/\s+/);
+        if (parts.length !== 2) continue;
+        key = parts.join(' ');
+      }
+      this.ranks.set(key, i - 1);
     }
 
     // special_tokens_map.json wins over tokenizer_config.json (transformers _from_pretrained).
@@ -89,11 +99,14 @@ export class CLIPTokenizer {
     this.specialTokens = new Set([this.bosToken, this.eosToken, this.padToken, this.unkToken]);
     const alts = [...this.specialTokens].sort((x, y) => y.length - x.length).map(escapeRegExp);
     this.specialSplit = new RegExp(`(${alts.join('|')})`, 'u');
+    // Warm up once so that compiling the \p{..} regexes and the first-call JIT cost (several ms)
+    // is paid here rather than by the first prompt.
+    this.tokenize("Warm-up: it's 1 café 日本 😀");
     this.resetCache();
   }
 
   get vocabSize(): number {
-    return this.encoder.size;
+    return Object.keys(this.encoder).length;
   }
 
   /** Text -> BPE token strings, without bos/eos (transformers `tokenize`). */
@@ -110,12 +123,17 @@ export class CLIPTokenizer {
 
   /** Unknown tokens map to the unk id (never happens for byte-level BPE with this vocab). */
   convertTokensToIds(tokens: readonly string[]): number[] {
-    return tokens.map((t) => this.encoder.get(t) ?? this.unkTokenId);
+    return tokens.map((t) => this.encoder[t] ?? this.unkTokenId);
   }
 
   convertIdsToTokens(ids: readonly number[]): string[] {
+    if (this.decoder === undefined) {
+      this.decoder = [];
+      for (const tok in this.encoder) this.decoder[this.encoder[tok] as number] = tok;
+    }
+    const decoder = this.decoder;
     return ids.map((id) => {
-      const t = this.decoder.get(id);
+      const t = decoder[id];
       if (t === undefined) throw new Error(`clip_tokenizer: id ${id} is outside the vocabulary`);
       return t;
     });
@@ -206,7 +224,7 @@ export class CLIPTokenizer {
   }
 
   private idOf(token: string): number {
-    const id = this.encoder.get(token);
+    const id = this.encoder[token];
     if (id === undefined) throw new Error(`clip_tokenizer: special token '${token}' is not in vocab.json`);
     return id;
   }

@@ -88,6 +88,11 @@ describe('CLIPTokenizer clean-up and special tokens', () => {
     expect(tok.tokenize('<|EndOfText|>')).toEqual(['<|endoftext|>']); // lower-cased, then regex + cache
   });
 
+  it('reads CRLF merges files the same way', () => {
+    const crlf = new CLIPTokenizer(files.vocab, files.merges.replace(/\n/g, '\r\n'), files);
+    for (const c of cases) expect(crlf.encode(c.prompt).inputIds).toEqual(c.input_ids_padded);
+  });
+
   it('decodes back to cleaned text', () => {
     const p = 'A photograph of an Astronaut, riding a HORSE!';
     expect(tok.decode(tok.encode(p).inputIds, { skipSpecialTokens: true })).toBe('a photograph of an astronaut , riding a horse !');
