@@ -39,6 +39,8 @@ export interface WeightRef {
   readonly shape: readonly number[];
   readF32(): Promise<Float32Array>;
   readF16Bits(): Promise<Uint16Array>;
+  /** The stored bytes (dtype as in the file), e.g. to upload f32 or f16 weights without a copy. */
+  readRaw(): Promise<Uint8Array>;
 }
 
 interface Store {
@@ -125,6 +127,7 @@ export class Weights {
       key, dtype: e.info.dtype, shape: e.shape,
       readF32: () => e.file.readF32(e.fileKey),
       readF16Bits: () => e.file.readF16Bits(e.fileKey),
+      readRaw: () => e.file.readRaw(e.fileKey),
     };
   }
 
