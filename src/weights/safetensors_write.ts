@@ -17,7 +17,7 @@ const ARRAY_TYPE: Record<WritableDtype, { name: string; prototype: object }> = {
   I64: BigInt64Array, I32: Int32Array, U8: Uint8Array,
 };
 
-export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
   assertLittleEndian();
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
