@@ -5,11 +5,11 @@ import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
 import { grid1d } from './grid.js';
 import { wgsl } from './wgsl.gen.js';
 
-export const axpbyScaledKernel = defineKernel({ name: 'axpby_scaled', source: wgsl.axpby_scaled, overrides: { WG: 256 } });
+export const axpbyScaledKernel = defineKernel({ name: 'axpby_scaled', source: wgsl.axpby_scaled, overrides: { WG: 256, MULTIPLY: 0 } });
 
-/** a, b: [N, ...] (same shape), s: [N] f32 -> alpha * a + beta * b / s[n] (0 where s[n] == 0) */
+/** a, b: [N, ...] (same shape), s: [N] f32 -> alpha * a + beta * b / s[n] (0 where s[n] == 0), or * s[n] when `multiply` */
 export function axpbyScaled(ctx: GpuContext, alpha: number, a: GpuTensor, beta: number, b: GpuTensor,
-                            s: GpuTensor, out?: GpuTensor): GpuTensor {
+                            s: GpuTensor, out?: GpuTensor, multiply = false): GpuTensor {
   check(a.size === b.size && a.dtype === b.dtype, `axpby_scaled: a ${shapeStr(a.shape)} and b ${shapeStr(b.shape)} differ`);
   const N = a.shape[0];
   check(s.size === N && s.dtype === 'f32', `axpby_scaled: s must be f32 [${N}] (got ${s.dtype} ${shapeStr(s.shape)})`);
@@ -17,6 +17,6 @@ export function axpbyScaled(ctx: GpuContext, alpha: number, a: GpuTensor, beta: 
   const g = grid1d(a.size, 256);
   ctx.dispatch(axpbyScaledKernel, { a, b, s, y },
     { n: a.size, per_sample: a.size / N, alpha, beta, row_stride: g.rowStride }, g.workgroups,
-    { types: { T: a.dtype, W: a.dtype } });
+    { types: { T: a.dtype, W: a.dtype }, overrides: { MULTIPLY: multiply ? 1 : 0 } });
   return y;
 }

@@ -13,6 +13,8 @@ for (const dtype of ['f32', 'f16'] as const) {
       const s = Float32Array.from({ length: N }, (_, i) => (i === 1 ? 0 : 0.5 + i));
       const y = axpbyScaled(ctx, 0.9, ctx.upload(a, shape, dtype), 0.005, ctx.upload(b, shape, dtype), ctx.upload(s, [N]));
       expectClose(await ctx.read(y), axpbyScaledRef(0.9, a, 0.005, b, s), dtype === 'f32' ? F32_TOL : F16_TOL);
+      const ym = axpbyScaled(ctx, 0, ctx.upload(a, shape, dtype), 1 / 0.005, ctx.upload(b, shape, dtype), ctx.upload(s, [N]), undefined, true);
+      expectClose(await ctx.read(ym), axpbyScaledRef(0, a, 1 / 0.005, b, s, true), dtype === 'f32' ? F32_TOL : F16_TOL);
     });
   }
 }
