@@ -40,28 +40,32 @@ export function f16BitsToF32(h: number): number {
 /** f32 value -> f16 bits, round-to-nearest-even; overflow -> inf, NaN stays NaN. */
 export function f32ToF16Bits(x: number): number {
   f32[0] = x;
-  const u = u32[0]!;
+  return f32BitsToF16Bits(u32[0]!);
+}
+
+/** The same on the raw f32 bit pattern (bulk conversion reads bits without a scratch store). */
+function f32BitsToF16Bits(u: number): number {
   const sign = (u >>> 16) & 0x8000;
   const exp = (u >>> 23) & 0xff;
-  let mant = u & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
+  const mant = u & 0x7fffff;
   const e = exp - 112; // f16 biased exponent
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    // Result is subnormal (or zero): value = full * 2^(exp-150), f16 lsb = 2^-24.
-    const shift = 14 - e; // >= 14
-    if (shift > 24) return sign; // below half the smallest subnormal (ties at shift 24 go to even 0)
-    const full = mant | 0x800000;
-    let m = full >>> shift;
-    const rem = full & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (m & 1))) m++;
-    return sign | m; // m may carry to 0x400, the smallest normal: still correct bits
+  if (e > 0 && e < 0x1f) {
+    // Normal result (the common case): drop 13 mantissa bits, round to nearest even.
+    const h = sign | (e << 10) | (mant >>> 13);
+    const rem = mant & 0x1fff;
+    return rem > 0x1000 || (rem === 0x1000 && (h & 1)) ? h + 1 : h; // carry may reach inf: correct
   }
-  let h = sign | (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++; // carry may reach inf: correct
-  return h;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
+  if (e >= 0x1f) return sign | 0x7c00;
+  // Result is subnormal (or zero): value = full * 2^(exp-150), f16 lsb = 2^-24.
+  const shift = 14 - e; // >= 14
+  if (shift > 24) return sign; // below half the smallest subnormal (ties at shift 24 go to even 0)
+  const full = mant | 0x800000;
+  let m = full >>> shift;
+  const rem = full & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  if (rem > half || (rem === half && (m & 1))) m++;
+  return sign | m; // m may carry to 0x400, the smallest normal: still correct bits
 }
 
 let f16Table: Float32Array | null = null;
@@ -82,8 +86,9 @@ export function f16ArrayToF32(src: Uint16Array): Float32Array {
 }
 
 export function f32ArrayToF16(src: Float32Array): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f32ToF16Bits(src[i]!);
+  for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16Bits(bits[i]!);
   return out;
 }
 
