@@ -1,0 +1,72 @@
+// GroupNorm (+ optional fused SiLU) over NCHW, as torch.nn.GroupNorm (biased variance).
+// Two algorithms, picked by size (ratchet-style select):
+//  - 'single': one workgroup per (n, group), one dispatch (group_norm.wgsl). Fine when there are
+//    many small groups ([2,1280,8,8]: 64 groups of 2560 values).
+//  - 'split': chunk statistics then merge-and-normalise (group_norm_stats/apply.wgsl), two
+//    dispatches but ceil(groupSize/chunk) workgroups per group: [2,320,64,64] has only 64 groups
+//    of 40960 values, too few workgroups for a real GPU when each group gets one.
+import type { GpuContext } from '../gpu/context.js';
+import { defineKernel } from '../gpu/kernel.js';
+import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
+import { wgsl } from './wgsl.gen.js';
+
+export const groupNormKernel = defineKernel({ name: 'group_norm', source: wgsl.group_norm, overrides: { WG: 256 } });
+export const groupNormStatsKernel = defineKernel({ name: 'group_norm_stats', source: wgsl.group_norm_stats, overrides: { WG: 256 } });
+export const groupNormApplyKernel = defineKernel({ name: 'group_norm_apply', source: wgsl.group_norm_apply, overrides: { WG: 256 } });
+
+export type GroupNormAlgorithm = 'single' | 'split';
+
+export interface GroupNormOptions {
+  groups: number;
+  /** 1e-5 in UNet resnets, 1e-6 in transformer blocks and the VAE */
+  eps: number;
+  /** fuse SiLU after the affine transform (resnet norm1/norm2, conv_out's norm) */
+  silu?: boolean;
+  /** force an algorithm (tests, bench); default groupNormAlgorithm() */
+  algorithm?: GroupNormAlgorithm;
+  /** values per workgroup in the split algorithm (default GROUP_NORM_CHUNK) */
+  chunk?: number;
+}
+
+/** Values per workgroup in the split algorithm: 16 per invocation at WG 256. */
+export const GROUP_NORM_CHUNK = 4096;
+
+/** 'split' once a group spans more than two chunks. */
+export function groupNormAlgorithm(shape: readonly number[], groups: number, chunk = GROUP_NORM_CHUNK): GroupNormAlgorithm {
+  const [, C, H, W] = shape;
+  return (C / groups) * H * W > 2 * chunk ? 'split' : 'single';
+}
+
+/** x: [N, C, H, W], gamma/beta: [C] (dtype W) -> [N, C, H, W] (dtype of x) */
+export function groupNorm(ctx: GpuContext, x: GpuTensor, gamma: GpuTensor, beta: GpuTensor,
+                          opts: GroupNormOptions): GpuTensor {
+  check(x.shape.length === 4, `group_norm: x must be [N, C, H, W], got ${shapeStr(x.shape)}`);
+  const [N, C, H, W] = x.shape;
+  const { groups, eps } = opts;
+  check(Number.isInteger(groups) && groups > 0 && C % groups === 0, `group_norm: C=${C} not divisible by groups=${groups}`);
+  check(gamma.size === C && beta.size === C, `group_norm: gamma ${shapeStr(gamma.shape)} / beta ${shapeStr(beta.shape)} must have C=${C} values`);
+  check(gamma.dtype === beta.dtype, `group_norm: gamma is ${gamma.dtype} but beta is ${beta.dtype}`);
+  check(eps > 0, `group_norm: eps must be > 0 (got ${eps})`);
+  const rows = N * groups;
+  check(rows <= ctx.limits.maxComputeWorkgroupsPerDimension, `group_norm: N*groups=${rows} exceeds the dispatch limit`);
+  const HW = H * W;
+  const silu = opts.silu ? 1 : 0;
+  const types = { T: x.dtype, W: gamma.dtype };
+  const chunk = opts.chunk ?? GROUP_NORM_CHUNK;
+  const algorithm = opts.algorithm ?? groupNormAlgorithm(x.shape, groups, chunk);
+  const y = ctx.alloc(x.shape, x.dtype);
+
+  if (algorithm === 'single') {
+    ctx.dispatch(groupNormKernel, { x, gamma, beta, y }, { C, HW, groups, eps, silu }, [rows], { types });
+    return y;
+  }
+  check(Number.isInteger(chunk) && chunk > 0, `group_norm: chunk must be a positive integer (got ${chunk})`);
+  const chunks = Math.ceil((C / groups) * HW / chunk);
+  check(chunks <= ctx.limits.maxComputeWorkgroupsPerDimension, `group_norm: ${chunks} chunks per group exceed the dispatch limit`);
+  // (mean, M2) per chunk, always f32
+  const part = ctx.alloc([rows, chunks, 2], 'f32');
+  ctx.dispatch(groupNormStatsKernel, { x, part }, { C, HW, groups, chunk, chunks }, [chunks, rows], { types });
+  ctx.dispatch(groupNormApplyKernel, { x, part, gamma, beta, y }, { C, HW, groups, eps, silu, chunk, chunks }, [chunks, rows], { types });
+  ctx.release(part);
+  return y;
+}

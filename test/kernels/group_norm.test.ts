@@ -1,0 +1,67 @@
+import { describe, expect, test } from 'vitest';
+import { groupNorm, groupNormAlgorithm, type GroupNormAlgorithm } from '../../src/kernels/group_norm.js';
+import { groupNormRef } from '../../src/kernels/reference/group_norm.js';
+import { GROUP_NORM_ODD_CASES, GROUP_NORM_SD_CASES, type GroupNormCase } from '../cases/group_norm.js';
+import { gpuTest } from '../helpers/gpu.js';
+import { expectClose, F16_TOL, F32_TOL, randn, roundF16 } from '../helpers/numeric.js';
+
+function inputs(c: GroupNormCase, f16: boolean) {
+  const n = c.shape.reduce((a, b) => a * b, 1), C = c.shape[1];
+  let x = randn(n, 1234);
+  if (c.mean) for (let i = 0; i < n; i++) x[i] += c.mean;
+  let gamma = randn(C, 99, 0.25).map((v) => 1 + v), beta = randn(C, 98, 0.1);
+  if (f16) { x = roundF16(x); gamma = roundF16(gamma); beta = roundF16(beta); }
+  return { x, gamma, beta };
+}
+
+test('algorithm selection: split only for large groups', () => {
+  expect(groupNormAlgorithm([2, 320, 64, 64], 32)).toBe('split');
+  expect(groupNormAlgorithm([2, 1280, 8, 8], 32)).toBe('single');
+  expect(groupNormAlgorithm([1, 17, 7, 13], 1)).toBe('single');
+});
+
+test('reference: large mean does not cancel (float64 two-pass)', () => {
+  const x = new Float32Array([100, 102, 100, 102]);
+  const y = groupNormRef(x, [1, 1, 2, 2], new Float32Array([1]), new Float32Array([0]), 1, 0);
+  expect(Array.from(y)).toEqual([-1, 1, -1, 1]);
+});
+
+// Every case under both algorithms (the default one first), f32 and f16 storage; the two
+// largest SD shapes only in f32 and under their default algorithm (time on lavapipe).
+describe.each(['f32', 'f16'] as const)('group_norm %s', (dtype) => {
+  const tol = dtype === 'f32' ? F32_TOL : F16_TOL;
+  for (const c of [...GROUP_NORM_SD_CASES, ...GROUP_NORM_ODD_CASES]) {
+    const n = c.shape.reduce((a, b) => a * b, 1);
+    const big = n > 1_000_000;
+    if (big && dtype === 'f16') continue;
+    const def = groupNormAlgorithm(c.shape, c.groups);
+    const algs: GroupNormAlgorithm[] = big ? [def] : [def, def === 'split' ? 'single' : 'split'];
+    for (const algorithm of algs) {
+      // forcing 'split' on a small group uses a small chunk so it really splits (and is ragged)
+      const chunk = algorithm === 'split' && def === 'single' ? 1000 : undefined;
+      gpuTest(`x=[${c.shape}] g=${c.groups} eps=${c.eps} silu=${c.silu}${c.mean ? ` mean=${c.mean}` : ''} ${algorithm}${chunk ? ` chunk=${chunk}` : ''}`, async (ctx) => {
+        const f16 = dtype === 'f16';
+        const { x, gamma, beta } = inputs(c, f16);
+        const tx = ctx.upload(x, c.shape, dtype), tg = ctx.upload(gamma, [c.shape[1]], dtype), tb = ctx.upload(beta, [c.shape[1]], dtype);
+        const y = groupNorm(ctx, tx, tg, tb, { groups: c.groups, eps: c.eps, silu: c.silu, algorithm, chunk });
+        expect(y.dtype).toBe(dtype);
+        expectClose(await ctx.read(y), groupNormRef(x, c.shape, gamma, beta, c.groups, c.eps, c.silu), tol);
+        ctx.release(tx, tg, tb, y);
+      });
+    }
+  }
+});
+
+gpuTest('group_norm: f16 activations with f32 gamma/beta (mixed T/W)', async (ctx) => {
+  const c: GroupNormCase = { shape: [2, 64, 9, 9], groups: 32, eps: 1e-5, silu: true };
+  const { x, gamma, beta } = inputs(c, true);
+  const y = groupNorm(ctx, ctx.upload(x, c.shape, 'f16'), ctx.upload(gamma, [64]), ctx.upload(beta, [64]), { groups: 32, eps: 1e-5, silu: true });
+  expectClose(await ctx.read(y), groupNormRef(x, c.shape, gamma, beta, 32, 1e-5, true), F16_TOL);
+});
+
+gpuTest('group_norm: rejects bad shapes', async (ctx) => {
+  const x = ctx.alloc([1, 6, 2, 2]), g = ctx.alloc([6]);
+  expect(() => groupNorm(ctx, x, g, g, { groups: 4, eps: 1e-5 })).toThrow(/not divisible/);
+  expect(() => groupNorm(ctx, x, ctx.alloc([5]), g, { groups: 3, eps: 1e-5 })).toThrow(/C=6/);
+  expect(() => groupNorm(ctx, x.view([6, 4]), g, g, { groups: 3, eps: 1e-5 })).toThrow(/\[N, C, H, W\]/);
+});
