@@ -6,4 +6,4 @@ export { Conv2d, type Conv2dOptions } from './conv2d.js';
 export { GroupNorm, type GroupNormOptions } from './group_norm.js';
 export { LayerNorm, type LayerNormOptions } from './layer_norm.js';
 export { Linear, type LinearOptions } from './linear.js';
-export { destroyParams, loadParam, weightDtypeOf, type ParamOptions } from './param.js';
+export { destroyParams, loadModel, loadParam, ParamArena, weightDtypeOf, type ParamOptions } from './param.js';

@@ -9,6 +9,33 @@ import type { Weights } from '../weights/weights.js';
 export interface ParamOptions {
   /** GPU storage type of weights; default 'f16' when ctx.hasF16, else 'f32'. */
   weightDtype?: DType;
+  /** Records every uploaded tensor so a model whose load fails can free what it uploaded. */
+  arena?: ParamArena;
+}
+
+/**
+ * The resident tensors of one model load. Loads run concurrently, so when one fails others are
+ * still reading: abort() frees what was uploaded, and uploads that finish later free themselves.
+ */
+export class ParamArena {
+  readonly tensors: GpuTensor[] = [];
+  private _aborted = false;
+
+  get aborted(): boolean { return this._aborted; }
+
+  add(ctx: GpuContext, t: GpuTensor): GpuTensor {
+    if (this._aborted) {
+      ctx.destroy(t);
+      throw new Error('model load aborted');
+    }
+    this.tensors.push(t);
+    return t;
+  }
+
+  abort(ctx: GpuContext): void {
+    this._aborted = true;
+    for (const t of this.tensors.splice(0)) ctx.destroy(t);
+  }
 }
 
 /** The weight storage type a model built with `opts` uses on this context. */
@@ -27,10 +54,41 @@ export async function loadParam(ctx: GpuContext, w: Weights, name: string | numb
   const dtype = weightDtypeOf(ctx, opts);
   const ref = w.tensor(name, expectedShape); // throws now (synchronously) on a missing/misshapen key
   const data = dtype === 'f16' ? await ref.readF16Bits() : await ref.readF32();
-  return ctx.upload(data, ref.shape, dtype, true);
+  if (opts.arena?.aborted) throw new Error('model load aborted');
+  const t = ctx.upload(data, ref.shape, dtype, true);
+  return opts.arena ? opts.arena.add(ctx, t) : t;
 }
 
 /** Frees resident weights (safe with undefined entries). */
 export function destroyParams(ctx: GpuContext, ...ts: (GpuTensor | undefined)[]): void {
   for (const t of ts) if (t) ctx.destroy(t);
+}
+
+/**
+ * Builds a whole model from `weights` in one pass: `build` starts every module's load (which
+ * checks keys and shapes as it goes), then every key under `weights` must have been used
+ * (assertAllConsumed) unless `strict` is false. On any failure the uploads are freed and the
+ * error lists all missing and unused keys when that is the cause.
+ */
+export async function loadModel<M extends { destroy(ctx: GpuContext): void }>(
+  ctx: GpuContext, weights: Weights, opts: ParamOptions, build: (opts: ParamOptions) => Promise<M>,
+  strict = true): Promise<M> {
+  const arena = new ParamArena();
+  let model: M;
+  try {
+    model = await build({ ...opts, arena });
+  } catch (e) {
+    arena.abort(ctx);
+    if (strict) weights.assertAllConsumed(); // a key mismatch explains itself better than the first miss
+    throw e;
+  }
+  if (strict) {
+    try {
+      weights.assertAllConsumed();
+    } catch (e) {
+      model.destroy(ctx);
+      throw e;
+    }
+  }
+  return model;
 }
