@@ -1,5 +1,5 @@
 // Elementwise ops: add, mul, axpby, scale, sub (with broadcasting of b) and the activations
-// silu, gelu (exact erf form), quick_gelu.
+// silu, gelu (exact erf form), quick_gelu, and clamp.
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
@@ -8,7 +8,7 @@ import { wgsl } from './wgsl.gen.js';
 
 export const elementwiseKernel = defineKernel({ name: 'elementwise', source: wgsl.elementwise, overrides: { OP: 0, WG: 256 } });
 
-export const ELEMENTWISE_OPS = { add: 0, mul: 1, axpby: 2, scale: 3, silu: 4, gelu: 5, quick_gelu: 6, sub: 7 } as const;
+export const ELEMENTWISE_OPS = { add: 0, mul: 1, axpby: 2, scale: 3, silu: 4, gelu: 5, quick_gelu: 6, sub: 7, clamp: 8 } as const;
 export type ElementwiseOp = keyof typeof ELEMENTWISE_OPS;
 export type UnaryOp = 'silu' | 'gelu' | 'quick_gelu';
 
@@ -77,6 +77,10 @@ export function axpby(ctx: GpuContext, alpha: number, a: GpuTensor, beta: number
 /** alpha * a + beta */
 export function scale(ctx: GpuContext, a: GpuTensor, alpha: number, beta = 0, out?: GpuTensor): GpuTensor {
   return run(ctx, 'scale', a, a, { div: 1, mod: a.size }, alpha, beta, out);
+}
+/** min(max(a, lo), hi) (the VAE's logvar clamp, image post-processing) */
+export function clamp(ctx: GpuContext, a: GpuTensor, lo: number, hi: number, out?: GpuTensor): GpuTensor {
+  return run(ctx, 'clamp', a, a, { div: 1, mod: a.size }, lo, hi, out);
 }
 export function unary(ctx: GpuContext, op: UnaryOp, a: GpuTensor, out?: GpuTensor): GpuTensor {
   return run(ctx, op, a, a, { div: 1, mod: a.size }, 1, 0, out);

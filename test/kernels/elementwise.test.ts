@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { add, axpby, broadcastOf, ELEMENTWISE_OPS, mul, scale, sub, unary, type ElementwiseOp } from '../../src/kernels/elementwise.js';
+import { add, axpby, broadcastOf, clamp, ELEMENTWISE_OPS, mul, scale, sub, unary, type ElementwiseOp } from '../../src/kernels/elementwise.js';
 import { elementwiseRef, erf } from '../../src/kernels/reference/elementwise.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { expectClose, F16_TOL, F32_TOL, randn, roundF16 } from '../helpers/numeric.js';
@@ -43,11 +43,13 @@ describe.each(['f32', 'f16'] as const)('elementwise %s', (dtype) => {
           case 'mul': y = mul(ctx, ta, tb); break;
           case 'axpby': y = axpby(ctx, 0.7, ta, -1.3, tb); break;
           case 'scale': y = scale(ctx, ta, 0.5, 0.25); break;
+          case 'clamp': y = clamp(ctx, ta, -0.5, 0.75); break;
           default: y = unary(ctx, op, ta);
         }
-        const want = elementwiseRef(op, a, op === 'scale' || op === 'silu' || op === 'gelu' || op === 'quick_gelu' ? a : b,
-          op === 'scale' || ['silu', 'gelu', 'quick_gelu'].includes(op) ? { div: 1, mod: n } : bc,
-          op === 'axpby' ? 0.7 : op === 'scale' ? 0.5 : 1, op === 'axpby' ? -1.3 : op === 'scale' ? 0.25 : 1);
+        const selfOnly = ['scale', 'silu', 'gelu', 'quick_gelu', 'clamp'].includes(op);
+        const want = elementwiseRef(op, a, selfOnly ? a : b, selfOnly ? { div: 1, mod: n } : bc,
+          op === 'axpby' ? 0.7 : op === 'scale' ? 0.5 : op === 'clamp' ? -0.5 : 1,
+          op === 'axpby' ? -1.3 : op === 'scale' ? 0.25 : op === 'clamp' ? 0.75 : 1);
         expectClose(await ctx.read(y), want, tol);
         ctx.release(ta, tb, y);
       });

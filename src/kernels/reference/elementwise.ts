@@ -32,6 +32,7 @@ export function elementwiseRef(op: ElementwiseOp, a: Float32Array, b: Float32Arr
       case 'silu': y[i] = siluRef(x); break;
       case 'gelu': y[i] = geluRef(x); break;
       case 'quick_gelu': y[i] = quickGeluRef(x); break;
+      case 'clamp': y[i] = Math.min(Math.max(x, alpha), beta); break;
       default: throw new Error(`elementwiseRef: unknown op ${op as string}`);
     }
   }

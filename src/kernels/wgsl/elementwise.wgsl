@@ -4,7 +4,7 @@
 // bias over NCHW (H*W, N*C), per-channel bias (H*W, C), scalar (n, 1).
 // OP is an override constant, so each op compiles to its own straight-line shader.
 // Reference: src/kernels/reference/elementwise.ts
-override OP: u32 = 0u; // 0 add, 1 mul, 2 axpby, 3 scale, 4 silu, 5 gelu (erf), 6 quick_gelu, 7 sub
+override OP: u32 = 0u; // 0 add, 1 mul, 2 axpby, 3 scale, 4 silu, 5 gelu (erf), 6 quick_gelu, 7 sub, 8 clamp
 override WG: u32 = 256u;
 
 struct Params { n: u32, b_div: u32, b_mod: u32, alpha: f32, beta: f32, row_stride: u32 }
@@ -36,6 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     case 4u: { r = x / (1.0 + exp(-x)); }
     case 5u: { r = 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
     case 6u: { r = x / (1.0 + exp(-1.702 * x)); }
+    case 8u: { r = clamp(x, p.alpha, p.beta); }
     default: { r = x - v; }
   }
   y[i] = T(r);
