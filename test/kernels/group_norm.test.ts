@@ -7,9 +7,9 @@ import { expectClose, F16_TOL, F32_TOL, randn, roundF16 } from '../helpers/numer
 
 function inputs(c: GroupNormCase, f16: boolean) {
   const n = c.shape.reduce((a, b) => a * b, 1), C = c.shape[1];
-  let x = randn(n, 1234);
+  let x: Float32Array = randn(n, 1234);
   if (c.mean) for (let i = 0; i < n; i++) x[i] += c.mean;
-  let gamma = randn(C, 99, 0.25).map((v) => 1 + v), beta = randn(C, 98, 0.1);
+  let gamma: Float32Array = randn(C, 99, 0.25).map((v) => 1 + v), beta: Float32Array = randn(C, 98, 0.1);
   if (f16) { x = roundF16(x); gamma = roundF16(gamma); beta = roundF16(beta); }
   return { x, gamma, beta };
 }
