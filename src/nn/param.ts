@@ -68,7 +68,7 @@ export function destroyParams(ctx: GpuContext, ...ts: (GpuTensor | undefined)[])
  * Builds a whole model from `weights` in one pass: `build` starts every module's load (which
  * checks keys and shapes as it goes), then every key under `weights` must have been used
  * (assertAllConsumed) unless `strict` is false. On any failure the uploads are freed and the
- * error lists all missing and unused keys when that is the cause.
+ * error gives the first failure plus the list of missing and unused keys.
  */
 export async function loadModel<M extends { destroy(ctx: GpuContext): void }>(
   ctx: GpuContext, weights: Weights, opts: ParamOptions, build: (opts: ParamOptions) => Promise<M>,
@@ -79,7 +79,10 @@ export async function loadModel<M extends { destroy(ctx: GpuContext): void }>(
     model = await build({ ...opts, arena });
   } catch (e) {
     arena.abort(ctx);
-    if (strict) weights.assertAllConsumed(); // a key mismatch explains itself better than the first miss
+    // the first failure (e.g. a shape mismatch) plus the whole key report, when keys are the cause
+    let report = '';
+    if (strict) try { weights.assertAllConsumed(); } catch (r) { report = `\n${(r as Error).message}`; }
+    if (report && e instanceof Error) throw new Error(`${e.message}${report}`, { cause: e });
     throw e;
   }
   if (strict) {
