@@ -11,7 +11,8 @@ export class GpuTimer {
   private readonly labels: { label: string; kernel: string }[] = [];
   private readonly chunks: Promise<TimedDispatch[]>[] = [];
 
-  constructor(private readonly device: GPUDevice, readonly capacity = 4096) {
+  // 2048 pairs = 4096 queries, the WebGPU maximum for one query set (Dawn rejects more)
+  constructor(private readonly device: GPUDevice, readonly capacity = 2048) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: capacity * 2 });
     this.resolveBuf = device.createBuffer({
       size: capacity * 16,
