@@ -1,0 +1,161 @@
+// A task end to end: observation in, image out. Builds the task's constraint (inpainting in
+// latent space; super-resolution, deblurring, colourisation as pixel-space linear operators
+// pulled back through the encoder), runs the constrained sampler, decodes the result.
+import type { GpuContext } from '../gpu/context.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+import { mul } from '../kernels/elementwise.js';
+import { sampleConstrained, type Denoise, type SamplerSettings, type Progress } from '../sampler/constrained_sampler.js';
+import type { Constraint } from '../sampler/constraints/constraint.js';
+import { InpaintConstraint, latentMask } from '../sampler/constraints/inpaint.js';
+import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
+import { PixelLinearConstraint } from '../sampler/constraints/pixel_linear.js';
+import {
+  blurOperator, downscaleOperator, greyOperator, type DownscaleKernel, type PixelOperator,
+} from '../sampler/constraints/pixel_operators.js';
+import { sampleDdim } from '../sampler/ddim_sampler.js';
+import { makeDenoise, type Guidance, type NoiseModel } from '../sampler/guidance.js';
+import type { NoiseSource } from '../sampler/noise.js';
+import { Tracer } from '../sampler/tracer.js';
+
+export type TaskName = 'generate' | 'inpaint' | 'superres' | 'deblur' | 'colorize';
+
+/** What a pipeline exposes to tasks (implemented over the loaded models in sd_pipeline.ts). */
+export interface TaskModels {
+  readonly codec: LatentCodec;
+  readonly latentChannels: number;
+  readonly noiseModel: NoiseModel;
+  /** prompts -> [B, 77, C] embeddings */
+  encodePrompts(ctx: GpuContext, prompts: string[]): Promise<GpuTensor>;
+}
+
+/** A pixel image batch, [N, C, H, W] float32 in [-1, 1]. */
+export interface ImageData4 { data: Float32Array; shape: [number, number, number, number] }
+
+export interface TaskRequest {
+  task: TaskName;
+  prompt?: string;
+  negativePrompt?: string;
+  guidance?: Guidance | null;
+  settings: SamplerSettings;
+  noise: NoiseSource;
+  /** inpaint: the image; superres: the LOW-resolution observation; deblur: the blurred image; colorize: the image (made grey) or a grey [N,1,H,W] */
+  image?: ImageData4;
+  /** inpaint: [N, 1, H, W], 1 = known */
+  mask?: ImageData4;
+  /** superres factor (4 or 8, any integer) */
+  scale?: number;
+  downscaleKernel?: DownscaleKernel;
+  /** deblur: Gaussian sigma in pixels */
+  blurSigma?: number;
+  /** generate: output size in pixels */
+  width?: number;
+  height?: number;
+  /** a user-supplied operator: constrained(A, y) */
+  operator?: { op: PixelOperator; y: GpuTensor; outHeight: number; outWidth: number };
+  trace?: Tracer;
+  onProgress?: (p: Progress) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface TaskResult { image: ImageData4; latent: Float32Array; evals: number; calls: number; seconds: number }
+
+export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest): Promise<TaskResult> {
+  const started = Date.now();
+  const f = m.codec.factor;
+  const { outH, outW, N } = outputSize(req, f);
+  const latentShape = [N, m.latentChannels, outH / f, outW / f];
+
+  // 1. prompt embeddings and the noise model (with classifier-free guidance when asked)
+  const cond = await m.encodePrompts(ctx, [req.prompt ?? '']);
+  const wantsCfg = req.guidance && !(req.guidance.form === 'newton' ? req.guidance.scale === 0 : req.guidance.scale === 1);
+  const uncond = wantsCfg ? await m.encodePrompts(ctx, [req.negativePrompt ?? '']) : null;
+  const denoise = makeDenoise(ctx, m.noiseModel, cond, uncond, wantsCfg ? req.guidance! : null);
+
+  // 2. the constraint
+  const constraint = await buildConstraint(ctx, m, req, outH, outW);
+  try {
+    // 3. sample
+    let latent: GpuTensor, evals: number, calls: number;
+    if (req.task === 'generate' && req.settings.method === 'none' && !req.trace?.enabled) {
+      ({ latent, evals, calls } = await sampleDdim(ctx, denoise, req.noise, latentShape, req.settings.steps, req.onProgress, req.signal));
+    } else {
+      ({ latent, evals, calls } = await sampleConstrained(ctx, {
+        denoise, constraint, noise: req.noise, latentShape, settings: req.settings,
+        trace: req.trace, onProgress: req.onProgress, signal: req.signal,
+      }));
+    }
+    // 4. decode
+    const img = await m.codec.decode(ctx, latent);
+    await req.trace?.tensor('result_image', img);
+    const result: TaskResult = {
+      image: { data: await ctx.read(img), shape: img.shape as [number, number, number, number] },
+      latent: await ctx.read(latent), evals, calls, seconds: (Date.now() - started) / 1000,
+    };
+    ctx.release(img, latent);
+    return result;
+  } finally {
+    constraint?.destroy?.(ctx);
+    denoise.dispose();
+    ctx.release(cond, uncond ?? undefined);
+  }
+}
+
+function outputSize(req: TaskRequest, f: number): { outH: number; outW: number; N: number } {
+  let outH: number, outW: number, N = 1;
+  if (req.task === 'generate' && !req.operator) {
+    outH = req.height ?? 512; outW = req.width ?? 512;
+  } else if (req.operator) {
+    outH = req.operator.outHeight; outW = req.operator.outWidth; N = req.operator.y.shape[0];
+  } else {
+    if (!req.image) throw new Error(`${req.task} needs an input image (-i/--image)`);
+    [N, , outH, outW] = req.image.shape;
+    if (req.task === 'superres') {
+      const s = req.scale ?? 4;
+      if (!Number.isInteger(s) || s < 2) throw new Error(`--scale must be an integer >= 2 (got ${s})`);
+      outH *= s; outW *= s;
+    }
+  }
+  if (outH % f || outW % f) throw new Error(`output size ${outW}x${outH} must be a multiple of ${f} (the VAE's down-sampling factor)`);
+  return { outH, outW, N };
+}
+
+async function buildConstraint(ctx: GpuContext, m: TaskModels, req: TaskRequest, H: number, W: number): Promise<Constraint | undefined> {
+  const h = req.settings.h;
+  switch (req.task) {
+    case 'generate':
+      return req.operator ? new PixelLinearConstraint('user-operator', req.operator.op, req.operator.y, m.codec, h) : undefined;
+    case 'inpaint': {
+      const img = req.image!, mask = req.mask;
+      if (!mask) throw new Error('inpaint needs a mask (--mask)');
+      const [N, , mh, mw] = mask.shape;
+      if (mh !== H || mw !== W || mask.shape[1] !== 1 || N !== img.shape[0]) {
+        throw new Error(`mask is ${mw}x${mh} but the image is ${W}x${H}: they must have the same size`);
+      }
+      const C = img.shape[1];
+      const mask3 = new Float32Array(img.data.length);                  // M copied to every channel
+      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) mask3.set(mask.data.subarray(n * H * W, (n + 1) * H * W), (n * C + c) * H * W);
+      const image = ctx.upload(img.data, img.shape);
+      const maskT = ctx.upload(mask3, img.shape);
+      const known = mul(ctx, image, maskT);                             // image * M
+      const zY = await m.codec.encode(ctx, known);                      // 0.18215 * E(image * M)
+      const ml = latentMask(mask.data, N, H, W, m.codec.factor, m.latentChannels);
+      ctx.release(image, maskT, known);
+      return new InpaintConstraint(zY, ctx.upload(ml, [N, m.latentChannels, H / m.codec.factor, W / m.codec.factor]));
+    }
+    case 'superres': {
+      const op = downscaleOperator(ctx, H, W, req.scale ?? 4, req.downscaleKernel ?? 'bicubic');
+      return new PixelLinearConstraint(op.name, op, ctx.upload(req.image!.data, req.image!.shape), m.codec, h);
+    }
+    case 'deblur': {
+      const op = blurOperator(ctx, H, W, req.blurSigma ?? 2);
+      return new PixelLinearConstraint(op.name, op, ctx.upload(req.image!.data, req.image!.shape), m.codec, h);
+    }
+    case 'colorize': {
+      const op = greyOperator(ctx);
+      const img = ctx.upload(req.image!.data, req.image!.shape);
+      let y = img;
+      if (req.image!.shape[1] === 3) { y = op.forward(ctx, img); ctx.release(img); }
+      return new PixelLinearConstraint(op.name, op, y, m.codec, h);
+    }
+  }
+}

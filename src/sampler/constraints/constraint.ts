@@ -1,0 +1,19 @@
+// A constraint tells the sampler which way x0 should move: an error direction d in latent space
+// (method.md: for ||A x0 - y||^2 it is A^T (y - A x0)). Directions of several constraints add
+// after each is normalised by its infinity norm (see combined.ts).
+import type { GpuContext } from '../../gpu/context.js';
+import type { GpuTensor } from '../../gpu/tensor.js';
+
+export interface Constraint {
+  readonly name: string;
+  /**
+   * x0: [N, 4, h, w] -> d: [N, 4, h, w], a new tensor the caller releases. `trace` receives the
+   * constraint's own intermediates (names relative to the inner step) when a trace is recorded.
+   */
+  direction(ctx: GpuContext, x0: GpuTensor, trace?: (name: string, t: GpuTensor) => Promise<void>): Promise<GpuTensor>;
+  /** Replacement baseline (inpainting only): paste the known latent, noised to the level of the next step. */
+  replaceKnown?(ctx: GpuContext, x: GpuTensor, sqrtAb: number, sqrtOneMinusAb: number, z: GpuTensor): GpuTensor;
+  /** Per-sample constraint residual of a decoded image (reporting only). */
+  residual?(ctx: GpuContext, x0: GpuTensor): Promise<number[]>;
+  destroy?(ctx: GpuContext): void;
+}
