@@ -9,7 +9,9 @@ export class GpuTimer {
   readonly querySet: GPUQuerySet;
   private readonly resolveBuf: GPUBuffer;
   private readonly labels: { label: string; kernel: string }[] = [];
-  private readonly chunks: Promise<TimedDispatch[]>[] = [];
+  /** readbacks of resolved chunks, started in collect(): mapping before the submit that fills
+   *  the staging buffer is a validation error ("used in submit while pending map") */
+  private readonly chunks: (() => Promise<TimedDispatch[]>)[] = [];
 
   // 2048 pairs = 4096 queries, the WebGPU maximum for one query set (Dawn rejects more)
   constructor(private readonly device: GPUDevice, readonly capacity = 2048) {
@@ -31,7 +33,7 @@ export class GpuTimer {
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
   }
 
-  /** Records the resolve into `encoder`; results come back after the encoder is submitted. */
+  /** Records the resolve into `encoder`; collect() reads the results after it was submitted. */
   resolve(encoder: GPUCommandEncoder): void {
     const n = this.labels.length;
     if (n === 0) return;
@@ -39,16 +41,16 @@ export class GpuTimer {
     encoder.resolveQuerySet(this.querySet, 0, 2 * n, this.resolveBuf, 0);
     encoder.copyBufferToBuffer(this.resolveBuf, 0, staging, 0, n * 16);
     const labels = this.labels.splice(0, n);
-    this.chunks.push((async () => {
+    this.chunks.push(async () => {
       await staging.mapAsync(MapMode.READ);
       const t = new BigUint64Array(staging.getMappedRange().slice(0));
       staging.destroy();
       return labels.map((l, i) => ({ ...l, ms: Number(t[2 * i + 1] - t[2 * i]) / 1e6 }));
-    })());
+    });
   }
 
   async collect(): Promise<TimedDispatch[]> {
-    const all = await Promise.all(this.chunks.splice(0));
+    const all = await Promise.all(this.chunks.splice(0).map((read) => read()));
     return all.flat();
   }
 
