@@ -87,7 +87,7 @@ export class UNet2DConditionModel {
     const temb = sub(ctx, tap, 'time_embedding', () => this.time_embedding.forward(ctx, tp));
     ctx.release(tp);
     // every resnet applies SiLU to temb before its time_emb_proj: do it once here
-    const tembAct = unary(ctx, 'silu', temb);
+    const tembAct = ctx.within('time_embedding', () => unary(ctx, 'silu', temb));
     ctx.release(temb);
 
     // 2. pre-process
