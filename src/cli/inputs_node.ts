@@ -1,0 +1,83 @@
+// Reading the CLI's inputs: images and masks from PNG or .safetensors, recorded noise, and the
+// embedded model's location. Every problem becomes one clear message naming the file and tensor.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkBinaryMask, maskFromRgba, rgbaToTensor } from '../pipeline/image.js';
+import type { ImageData4 } from '../pipeline/tasks.js';
+import { recordedNoise, type NoiseSource } from '../sampler/noise.js';
+import { fileByteSource } from '../weights/byte_source_node.js';
+import { openSafetensors, type SafetensorsFile } from '../weights/safetensors.js';
+import { readPng } from './png_node.js';
+
+async function openTensors(path: string): Promise<SafetensorsFile> {
+  if (!existsSync(path)) throw new Error(`${path}: no such file`);
+  return openSafetensors(await fileByteSource(path));
+}
+
+async function readTensor(path: string, name: string, rank: number, what: string): Promise<{ data: Float32Array; shape: number[] }> {
+  const f = await openTensors(path);
+  try {
+    const t = f.tensors.get(name);
+    if (!t) throw new Error(`${path}: missing tensor '${name}' (${what}); it has: ${[...f.tensors.keys()].join(', ') || 'none'}`);
+    if (t.shape.length !== rank) throw new Error(`${path}: tensor '${name}' has shape [${t.shape.join(', ')}], expected ${what}`);
+    const data = await f.readF32(name);
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new Error(`${path}: tensor '${name}' holds a non-finite value at index ${i}`);
+    return { data, shape: [...t.shape] };
+  } finally {
+    await f.source.close?.();
+  }
+}
+
+/** -i/--image: a PNG (RGB, alpha ignored) or a .safetensors with `image` [N, C, H, W] in [-1, 1]. */
+export async function readImageArg(path: string): Promise<ImageData4> {
+  if (extname(path).toLowerCase() === '.safetensors') {
+    const { data, shape } = await readTensor(path, 'image', 4, '[N, 3, H, W] in [-1, 1]');
+    return { data, shape: shape as ImageData4['shape'] };
+  }
+  const png = readPng(path);
+  return { data: rgbaToTensor(png), shape: [1, 3, png.height, png.width] };
+}
+
+/** --mask: a PNG (white = fill, black = keep) or a .safetensors with `mask` [N, 1, H, W] of 0/1 (1 = known). */
+export async function readMaskArg(path: string): Promise<ImageData4> {
+  if (extname(path).toLowerCase() === '.safetensors') {
+    const { data, shape } = await readTensor(path, 'mask', 4, '[N, 1, H, W] of 0/1');
+    if (shape[1] !== 1) throw new Error(`${path}: tensor 'mask' has shape [${shape.join(', ')}], expected [N, 1, H, W]`);
+    checkBinaryMask(data, `${path}: mask`);
+    return { data, shape: shape as ImageData4['shape'] };
+  }
+  const png = readPng(path);
+  return { data: maskFromRgba(png, `mask ${path}`), shape: [1, 1, png.height, png.width] };
+}
+
+/** --noise: `x_init` [N, ...] and `z_list` [steps, N, ...] as in the golden files. */
+export async function readNoiseArg(path: string, steps: number): Promise<NoiseSource> {
+  const f = await openTensors(path);
+  try {
+    for (const k of ['x_init', 'z_list']) if (!f.tensors.has(k)) throw new Error(`${path}: missing tensor '${k}' (noise files hold x_init [N,4,h,w] and z_list [steps,N,4,h,w])`);
+    const zShape = f.tensors.get('z_list')!.shape;
+    if (zShape[0] !== steps) throw new Error(`${path}: z_list has ${zShape[0]} steps but --steps is ${steps}`);
+    return recordedNoise(await f.readF32('x_init'), await f.readF32('z_list'), steps);
+  } finally {
+    await f.source.close?.();
+  }
+}
+
+/** The package root (holds package.json), found from this module's location (src/ or dist/). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj) && JSON.parse(readFileSync(pj, 'utf8')).name === 'tether-sd') return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot locate the tether-sd package root');
+}
+
+/** The embedded default model (weights/fmnist). */
+export function embeddedModelPath(): string {
+  const p = join(packageRoot(), 'weights', 'fmnist');
+  if (!existsSync(join(p, 'unet', 'config.json'))) throw new Error(`the embedded model is missing at ${p}; pass --model PATH (a diffusers folder or a single-file SD 1.x checkpoint)`);
+  return p;
+}

@@ -1,0 +1,73 @@
+// Options shared by every sampling subcommand, parsed and validated into library settings.
+import { Option, type Command } from 'commander';
+import type { Method, SamplerSettings, Schedule } from '../sampler/constrained_sampler.js';
+import type { Guidance } from '../sampler/guidance.js';
+
+export interface TaskDefaults { K: number; lr: string; guidance: number; method: Method }
+
+export const TASK_DEFAULTS: Record<string, TaskDefaults> = {
+  generate: { K: 0, lr: '0.1', guidance: 7.5, method: 'none' },
+  inpaint: { K: 5, lr: '0.5:0.1', guidance: 1, method: 'newton' },    // method.md: K 5, lr 0.5 -> 0.1, no CFG
+  superres: { K: 10, lr: '0.1', guidance: 1, method: 'newton' },      // method.md: K 10, lr 0.1
+  deblur: { K: 10, lr: '0.1', guidance: 1, method: 'newton' },
+  colorize: { K: 10, lr: '0.1', guidance: 1, method: 'newton' },
+};
+
+export interface SamplingOptions {
+  model?: string; config?: string; prompt: string; negativePrompt: string; steps: string; K?: string; lr?: string;
+  h: string; schedule: Schedule; method?: Method; guidance?: string; cfgForm: 'usual' | 'newton'; seed?: string;
+  noise?: string; trace?: string; dtype: 'auto' | 'f16' | 'f32'; output: string; quiet?: boolean;
+}
+
+export function addSamplingOptions(cmd: Command, task: string): Command {
+  const d = TASK_DEFAULTS[task]!;
+  return cmd
+    .option('--model <path>', 'diffusers folder or single-file SD 1.x checkpoint (default: the embedded Fashion-MNIST model)')
+    .option('--config <dir>', 'for a single-file checkpoint: a diffusers folder with the configs and tokenizer')
+    .option('-p, --prompt <text>', 'text prompt', '')
+    .option('-n, --negative-prompt <text>', 'negative prompt (the unconditional branch of guidance)', '')
+    .option('--steps <n>', 'diffusion steps (stride = 1000 / steps, from t = 1000)', '20')
+    .option('--K <n>', `inner Newton steps per diffusion step (default ${d.K})`)
+    .option('--lr <lr>', `learning rate: a constant '0.1' or linear 'from:to' over the K inner steps (default ${d.lr})`)
+    .option('--h <h>', 'finite-difference step: delta = h / max|d|', '0.005')
+    .addOption(new Option('--schedule <s>', 'exact: 1 + 2K UNet evaluations per step; fused: K + 2 with batches of two').choices(['exact', 'fused']).default('exact'))
+    .addOption(new Option('--method <m>', `sampler (default ${d.method}): newton, no-jacobian, replace (inpainting), none`).choices(['newton', 'no-jacobian', 'replace', 'none']))
+    .option('--guidance <s>', `classifier-free guidance scale s: eps_u + s (eps_c - eps_u); 1 = off (default ${d.guidance})`)
+    .addOption(new Option('--cfg-form <f>', "'usual' eps_u + s(eps_c - eps_u), or 'newton' (1 + w) eps_c - w eps_u with w = s - 1").choices(['usual', 'newton']).default('usual'))
+    .option('--seed <n>', 'random seed (default: random, printed)')
+    .option('--noise <file>', 'initial latent and per-step noise from a .safetensors (x_init [N,4,h,w], z_list [steps,N,4,h,w])')
+    .option('--trace <file>', 'write the whole trajectory (step{s}.x, .eps, .x0, .k{k}.d, .g, ..., result_latent, result_image) to a .safetensors')
+    .addOption(new Option('--dtype <d>', 'GPU weight precision: auto = f16 on GPUs with shader-f16, f32 on software adapters').choices(['auto', 'f16', 'f32']).default('auto'))
+    .option('-o, --output <file>', 'output PNG (written atomically)', `tether-${task}.png`)
+    .option('-q, --quiet', 'no progress output');
+}
+
+function num(v: string, what: string, check: (x: number) => boolean, rule: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x) || !check(x)) throw new Error(`${what} must be ${rule} (got '${v}')`);
+  return x;
+}
+
+export function parseLr(v: string): number | [number, number] {
+  const parts = v.split(':');
+  const pos = (s: string) => num(s, '--lr', (x) => x > 0, "a positive number or 'from:to'");
+  if (parts.length === 1) return pos(parts[0]!);
+  if (parts.length === 2) return [pos(parts[0]!), pos(parts[1]!)];
+  throw new Error(`--lr must be a positive number or 'from:to' (got '${v}')`);
+}
+
+export interface ParsedSampling { settings: SamplerSettings; guidance: Guidance | null; seed: number }
+
+export function parseSampling(o: SamplingOptions, task: string): ParsedSampling {
+  const d = TASK_DEFAULTS[task]!;
+  const method = o.method ?? d.method;
+  const steps = num(o.steps, '--steps', (x) => Number.isInteger(x) && x >= 1 && x <= 1000, 'an integer in 1..1000');
+  if (!(task === 'generate' && method === 'none') && 1000 % steps !== 0) throw new Error(`--steps must divide 1000 for the constrained sampler (got ${steps}); e.g. 10, 20, 25, 50`);
+  const K = o.K === undefined ? d.K : num(o.K, '--K', (x) => Number.isInteger(x) && x >= 0 && x <= 100, 'an integer in 0..100');
+  if ((method === 'newton' || method === 'no-jacobian') && K < 1) throw new Error(`--method ${method} needs --K >= 1`);
+  const h = num(o.h, '--h', (x) => x > 0 && x < 1, 'a number in (0, 1)');
+  const scale = o.guidance === undefined ? d.guidance : num(o.guidance, '--guidance', (x) => x >= 0 && x <= 50, 'a number in 0..50');
+  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : num(o.seed, '--seed', (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32 - 1, 'an integer in 0..4294967294');
+  const guidance: Guidance | null = scale === 1 ? null : o.cfgForm === 'newton' ? { form: 'newton', scale: scale - 1 } : { form: 'diffusers', scale };
+  return { settings: { steps, K, lr: parseLr(o.lr ?? d.lr), h, schedule: o.schedule, method }, guidance, seed };
+}

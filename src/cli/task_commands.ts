@@ -1,0 +1,127 @@
+// `tether generate | inpaint | superres | deblur | colorize`: read inputs, load the model, run the
+// task with a progress bar, write the PNG (parameters in its text chunk) atomically.
+import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { adapterName } from '../gpu/device.js';
+import { createNodeGpuContext } from '../gpu/device_node.js';
+import type { GpuContext } from '../gpu/context.js';
+import { loadPipelineFromPath } from '../models/load_pipeline_node.js';
+import { tensorToRgba } from '../pipeline/image.js';
+import { taskModels } from '../pipeline/sd_pipeline.js';
+import { runTask, type TaskName, type TaskRequest } from '../pipeline/tasks.js';
+import { seededNoise } from '../sampler/noise.js';
+import { Tracer } from '../sampler/tracer.js';
+import { writeSafetensorsAtomic } from '../weights/safetensors_write_node.js';
+import { embeddedModelPath, readImageArg, readMaskArg, readNoiseArg } from './inputs_node.js';
+import { writePngAtomic } from './png_node.js';
+import { progressBar } from './progress.js';
+import { addSamplingOptions, parseSampling, type SamplingOptions } from './sampling_options.js';
+
+const VERSION = '0.1.0';
+
+interface TaskOptions extends SamplingOptions {
+  image?: string; mask?: string; scale?: string; kernel?: 'bicubic' | 'box'; sigma?: string; width?: string; height?: string;
+}
+
+export interface TaskCommandDeps { ctx?: GpuContext }
+
+const DESCRIPTIONS: Record<TaskName, string> = {
+  generate: 'text-to-image with the DDIM scheduler (or --method newton with --noise/--trace for research runs)',
+  inpaint: 'fill the white region of --mask in -i/--image, consistent with the rest of the image',
+  superres: 'super-resolve a LOW-resolution -i/--image by --scale (x4, x8) so that downscaling the result gives the input',
+  deblur: 'recover a sharp image from a Gaussian-blurred -i/--image (blur --sigma in pixels)',
+  colorize: 'colourise a grey-scale -i/--image (the constraint keeps its luma)',
+};
+
+export function taskCommand(task: TaskName, deps: TaskCommandDeps = {}): Command {
+  const cmd = new Command(task).description(DESCRIPTIONS[task]);
+  if (task !== 'generate') cmd.requiredOption('-i, --image <file>', 'input image: PNG, or .safetensors with `image` [N,3,H,W] in [-1,1]');
+  if (task === 'inpaint') cmd.requiredOption('--mask <file>', 'mask: PNG with white = fill, black = keep; or .safetensors `mask` [N,1,H,W] with 1 = known');
+  if (task === 'superres') {
+    cmd.option('--scale <n>', 'up-scaling factor (the output is scale times the input size)', '4');
+    cmd.addOption(new Option('--kernel <k>', 'the observation operator: antialiased bicubic or box (area) downscaling').choices(['bicubic', 'box']).default('bicubic'));
+  }
+  if (task === 'deblur') cmd.option('--sigma <px>', 'Gaussian blur sigma of the observation, in pixels', '2');
+  if (task === 'generate') cmd.option('--width <px>', 'image width (default: the model\'s native size)').option('--height <px>', 'image height');
+  addSamplingOptions(cmd, task);
+  cmd.action(async function (this: Command, o: TaskOptions) {
+    try {
+      await runTaskCommand(task, o, deps);
+    } catch (e) {
+      this.error(`tether ${task}: ${String((e as Error).message).split('\n')[0]}`, { exitCode: 1, code: `tether.${task}` });
+    }
+  });
+  return cmd;
+}
+
+async function runTaskCommand(task: TaskName, o: TaskOptions, deps: TaskCommandDeps): Promise<void> {
+  // 1. validate everything that needs no GPU first: bad input fails fast and leaves no file
+  const { settings, guidance, seed } = parseSampling(o, task);
+  if (!o.output.toLowerCase().endsWith('.png')) throw new Error(`--output must be a .png file (got ${o.output})`);
+  if (!existsSync(dirname(o.output) || '.')) throw new Error(`--output folder ${dirname(o.output)} does not exist`);
+  const req: Partial<TaskRequest> = { task, prompt: o.prompt, negativePrompt: o.negativePrompt, guidance, settings };
+  if (o.image) req.image = await readImageArg(o.image);
+  if (o.mask) req.mask = await readMaskArg(o.mask);
+  if (task === 'superres') {
+    const s = Number(o.scale);
+    if (!Number.isInteger(s) || s < 2 || s > 16) throw new Error(`--scale must be an integer in 2..16 (got '${o.scale}')`);
+    req.scale = s; req.downscaleKernel = o.kernel;
+  }
+  if (task === 'deblur') {
+    const s = Number(o.sigma);
+    if (!(s > 0 && s <= 20)) throw new Error(`--sigma must be a number in (0, 20] (got '${o.sigma}')`);
+    req.blurSigma = s;
+  }
+  if (task === 'inpaint' && req.image && req.mask) {
+    const [, , H, W] = req.image.shape, [, , mh, mw] = req.mask.shape;
+    if (H !== mh || W !== mw) throw new Error(`mask ${o.mask} is ${mw}x${mh} but image ${o.image} is ${W}x${H}: they must have the same size`);
+  }
+  const modelPath = o.model ?? embeddedModelPath();
+
+  // 2. GPU and model
+  const ctx = deps.ctx ?? await createNodeGpuContext();
+  const dtype = o.dtype === 'auto' ? (ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32') : o.dtype;
+  const sd = await loadPipelineFromPath(ctx, modelPath, { weightDtype: dtype, config: o.config });
+  try {
+    const models = taskModels(ctx, sd);
+    const f = models.codec.factor;
+    if (task === 'generate') {
+      const native = (sd.configs.unet.sample_size ?? 64) * f;
+      req.width = o.width === undefined ? native : Number(o.width);
+      req.height = o.height === undefined ? native : Number(o.height);
+      for (const [k, v] of [['--width', req.width], ['--height', req.height]] as const) {
+        if (!Number.isInteger(v) || v < f || v % f) throw new Error(`${k} must be a positive multiple of ${f} (got ${v})`);
+      }
+    }
+    if (task === 'superres' && req.image && (req.image.shape[2] * req.scale!) % f) {
+      throw new Error(`input ${req.image.shape[3]}x${req.image.shape[2]} times --scale ${req.scale} must be a multiple of ${f}`);
+    }
+    const N = req.image?.shape[0] ?? 1;
+    req.noise = o.noise ? await readNoiseArg(o.noise, settings.steps) : seededNoise(Array.from({ length: N }, (_, i) => seed + 2 * i));
+    const tracer = o.trace ? new Tracer(ctx) : undefined;
+    req.trace = tracer;
+    if (!o.quiet) process.stderr.write(`tether ${task}: ${sd.name} on ${adapterName(ctx.adapter)}, weights ${sd.weightDtype}, seed ${o.noise ? `(noise from ${o.noise})` : seed}\n`);
+    const bar = progressBar(task, Boolean(o.quiet));
+    req.onProgress = (p) => bar.update(p);
+    const result = await runTask(ctx, models, req as TaskRequest).finally(() => bar.stop());
+
+    // 3. outputs (atomic)
+    const [n, c, H, W] = result.image.shape;
+    const params = { task, model: sd.name, prompt: o.prompt, negative_prompt: o.negativePrompt, seed: o.noise ? null : seed,
+      noise: o.noise ?? null, ...settings, guidance, scale: req.scale, kernel: req.downscaleKernel, sigma: req.blurSigma, software: `tether-sd ${VERSION}` };
+    const text = { parameters: JSON.stringify(params), Software: `tether-sd ${VERSION}` };
+    for (let i = 0; i < n; i++) {
+      const path = n === 1 ? o.output : o.output.replace(/\.png$/i, `-${i}.png`);
+      await writePngAtomic(path, tensorToRgba(result.image.data, c, H, W, i * c * H * W), text);
+    }
+    if (tracer) {
+      const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+      for (const [k, v] of tracer.tensors) tensors[k] = { dtype: 'F32', shape: v.shape, data: v.data };
+      await writeSafetensorsAtomic(o.trace!, tensors, { params: JSON.stringify(params) });
+    }
+    if (!o.quiet) process.stderr.write(`wrote ${o.output} (${W}x${H}) in ${result.seconds.toFixed(1)} s, ${result.evals} UNet evaluations\n`);
+  } finally {
+    sd.destroy(ctx);
+  }
+}
