@@ -1,20 +1,25 @@
 // GroupNorm (+ optional fused SiLU) over NCHW, as torch.nn.GroupNorm (biased variance).
-// Two algorithms, picked by size (ratchet-style select):
-//  - 'single': one workgroup per (n, group), one dispatch (group_norm.wgsl). Fine when there are
-//    many small groups ([2,1280,8,8]: 64 groups of 2560 values).
-//  - 'split': chunk statistics then merge-and-normalise (group_norm_stats/apply.wgsl), two
-//    dispatches but ceil(groupSize/chunk) workgroups per group: [2,320,64,64] has only 64 groups
-//    of 40960 values, too few workgroups for a real GPU when each group gets one.
+// Three algorithms, picked by shape and adapter (ratchet-style select, measured on lavapipe):
+//  - 'vec4': one workgroup per (n, group), one dispatch, vec4 loads (group_norm_vec4.wgsl);
+//    needs H*W % 4 == 0. ~3x faster than scalar loads on lavapipe.
+//  - 'scalar': the same with scalar loads, for any H*W (group_norm.wgsl).
+//  - 'split': chunk statistics, then merge-and-normalise (group_norm_stats/apply.wgsl, vec4):
+//    two dispatches but ceil(groupSize/chunk) workgroups per group. [2,320,64,64] has only 64
+//    groups of 40960 values: one workgroup each leaves most of a real GPU idle. On CPU
+//    adapters (lavapipe, SwiftShader) 64 workgroups already fill the cores and the extra
+//    barriers make 'split' ~2x slower, so it is only picked on hardware adapters.
+// SiLU is an override constant (a uniform branch in the loop cost ~1.5x on lavapipe).
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
 import { wgsl } from './wgsl.gen.js';
 
-export const groupNormKernel = defineKernel({ name: 'group_norm', source: wgsl.group_norm, overrides: { WG: 256 } });
+export const groupNormKernel = defineKernel({ name: 'group_norm', source: wgsl.group_norm, overrides: { WG: 256, SILU: 0 } });
+export const groupNormVec4Kernel = defineKernel({ name: 'group_norm_vec4', source: wgsl.group_norm_vec4, overrides: { WG: 256, SILU: 0 } });
 export const groupNormStatsKernel = defineKernel({ name: 'group_norm_stats', source: wgsl.group_norm_stats, overrides: { WG: 256 } });
-export const groupNormApplyKernel = defineKernel({ name: 'group_norm_apply', source: wgsl.group_norm_apply, overrides: { WG: 256 } });
+export const groupNormApplyKernel = defineKernel({ name: 'group_norm_apply', source: wgsl.group_norm_apply, overrides: { WG: 256, SILU: 0 } });
 
-export type GroupNormAlgorithm = 'single' | 'split';
+export type GroupNormAlgorithm = 'scalar' | 'vec4' | 'split';
 
 export interface GroupNormOptions {
   groups: number;
@@ -24,17 +29,22 @@ export interface GroupNormOptions {
   silu?: boolean;
   /** force an algorithm (tests, bench); default groupNormAlgorithm() */
   algorithm?: GroupNormAlgorithm;
-  /** values per workgroup in the split algorithm (default GROUP_NORM_CHUNK) */
+  /** values per workgroup in the split algorithm, a multiple of 4 (default GROUP_NORM_CHUNK) */
   chunk?: number;
 }
 
-/** Values per workgroup in the split algorithm: 16 per invocation at WG 256. */
+/** Values per workgroup in the split algorithm: 4 vec4 per invocation at WG 256. */
 export const GROUP_NORM_CHUNK = 4096;
 
-/** 'split' once a group spans more than two chunks. */
-export function groupNormAlgorithm(shape: readonly number[], groups: number, chunk = GROUP_NORM_CHUNK): GroupNormAlgorithm {
+/**
+ * 'scalar' when H*W % 4 != 0; else 'split' on hardware adapters once a group spans more than
+ * two chunks; else 'vec4'.
+ */
+export function groupNormAlgorithm(shape: readonly number[], groups: number, cpuAdapter: boolean,
+                                   chunk = GROUP_NORM_CHUNK): GroupNormAlgorithm {
   const [, C, H, W] = shape;
-  return (C / groups) * H * W > 2 * chunk ? 'split' : 'single';
+  if ((H * W) % 4 !== 0) return 'scalar';
+  return !cpuAdapter && (C / groups) * H * W > 2 * chunk ? 'split' : 'vec4';
 }
 
 /** x: [N, C, H, W], gamma/beta: [C] (dtype W) -> [N, C, H, W] (dtype of x) */
@@ -50,23 +60,26 @@ export function groupNorm(ctx: GpuContext, x: GpuTensor, gamma: GpuTensor, beta:
   const rows = N * groups;
   check(rows <= ctx.limits.maxComputeWorkgroupsPerDimension, `group_norm: N*groups=${rows} exceeds the dispatch limit`);
   const HW = H * W;
-  const silu = opts.silu ? 1 : 0;
-  const types = { T: x.dtype, W: gamma.dtype };
   const chunk = opts.chunk ?? GROUP_NORM_CHUNK;
-  const algorithm = opts.algorithm ?? groupNormAlgorithm(x.shape, groups, chunk);
+  const algorithm = opts.algorithm ?? groupNormAlgorithm(x.shape, groups, ctx.adapter.isFallbackAdapter, chunk);
+  check(algorithm === 'scalar' || HW % 4 === 0, `group_norm: the ${algorithm} algorithm needs H*W % 4 == 0 (H*W=${HW})`);
+  const types = { T: x.dtype, W: gamma.dtype };
+  const SILU = opts.silu ? 1 : 0;
   const y = ctx.alloc(x.shape, x.dtype);
 
-  if (algorithm === 'single') {
-    ctx.dispatch(groupNormKernel, { x, gamma, beta, y }, { C, HW, groups, eps, silu }, [rows], { types });
+  if (algorithm !== 'split') {
+    const k = algorithm === 'vec4' ? groupNormVec4Kernel : groupNormKernel;
+    ctx.dispatch(k, { x, gamma, beta, y }, { C, HW, groups, eps }, [rows], { types, overrides: { SILU } });
     return y;
   }
-  check(Number.isInteger(chunk) && chunk > 0, `group_norm: chunk must be a positive integer (got ${chunk})`);
+  check(Number.isInteger(chunk) && chunk > 0 && chunk % 4 === 0, `group_norm: chunk must be a positive multiple of 4 (got ${chunk})`);
   const chunks = Math.ceil((C / groups) * HW / chunk);
   check(chunks <= ctx.limits.maxComputeWorkgroupsPerDimension, `group_norm: ${chunks} chunks per group exceed the dispatch limit`);
   // (mean, M2) per chunk, always f32
   const part = ctx.alloc([rows, chunks, 2], 'f32');
   ctx.dispatch(groupNormStatsKernel, { x, part }, { C, HW, groups, chunk, chunks }, [chunks, rows], { types });
-  ctx.dispatch(groupNormApplyKernel, { x, part, gamma, beta, y }, { C, HW, groups, eps, silu, chunk, chunks }, [chunks, rows], { types });
+  ctx.dispatch(groupNormApplyKernel, { x, part, gamma, beta, y }, { C, HW, groups, eps, chunk, chunks }, [chunks, rows],
+    { types, overrides: { SILU } });
   ctx.release(part);
   return y;
 }

@@ -22,7 +22,8 @@ export const GROUP_NORM_ODD_CASES: GroupNormCase[] = [
   { shape: [1, 17, 7, 13], groups: 1, eps: 1e-5, silu: false },
   { shape: [2, 64, 7, 13], groups: 32, eps: 1e-6, silu: true },
   { shape: [3, 6, 5, 1], groups: 3, eps: 1e-5, silu: false },       // 10 values per group < WG
-  { shape: [1, 32, 61, 67], groups: 1, eps: 1e-5, silu: true },     // 130784 values: ragged last chunk
+  { shape: [1, 32, 61, 67], groups: 1, eps: 1e-5, silu: true },     // 130784 values, H*W odd: scalar only
+  { shape: [1, 24, 60, 61], groups: 1, eps: 1e-5, silu: true },     // 87840 values: ragged last split chunk
   { shape: [2, 320, 16, 16], groups: 32, eps: 1e-5, silu: false, mean: 100 },
   { shape: [1, 64, 96, 96], groups: 32, eps: 1e-6, silu: false, mean: -300 },
 ];

@@ -14,10 +14,12 @@ function inputs(c: GroupNormCase, f16: boolean) {
   return { x, gamma, beta };
 }
 
-test('algorithm selection: split only for large groups', () => {
-  expect(groupNormAlgorithm([2, 320, 64, 64], 32)).toBe('split');
-  expect(groupNormAlgorithm([2, 1280, 8, 8], 32)).toBe('single');
-  expect(groupNormAlgorithm([1, 17, 7, 13], 1)).toBe('single');
+test('algorithm selection: split only for large groups on hardware adapters, scalar for odd H*W', () => {
+  expect(groupNormAlgorithm([2, 320, 64, 64], 32, false)).toBe('split');
+  expect(groupNormAlgorithm([2, 320, 64, 64], 32, true)).toBe('vec4');
+  expect(groupNormAlgorithm([2, 1280, 8, 8], 32, false)).toBe('vec4');
+  expect(groupNormAlgorithm([1, 17, 7, 13], 1, false)).toBe('scalar');
+  expect(groupNormAlgorithm([1, 32, 61, 67], 1, false)).toBe('scalar');
 });
 
 test('reference: large mean does not cancel (float64 two-pass)', () => {
@@ -26,19 +28,20 @@ test('reference: large mean does not cancel (float64 two-pass)', () => {
   expect(Array.from(y)).toEqual([-1, 1, -1, 1]);
 });
 
-// Every case under both algorithms (the default one first), f32 and f16 storage; the two
-// largest SD shapes only in f32 and under their default algorithm (time on lavapipe).
+// Every case under every algorithm that applies (vec4 and split need H*W % 4 == 0), f32 and
+// f16 storage; shapes over 1M values only in f32 and not with the scalar kernel (lavapipe time).
 describe.each(['f32', 'f16'] as const)('group_norm %s', (dtype) => {
   const tol = dtype === 'f32' ? F32_TOL : F16_TOL;
   for (const c of [...GROUP_NORM_SD_CASES, ...GROUP_NORM_ODD_CASES]) {
     const n = c.shape.reduce((a, b) => a * b, 1);
     const big = n > 1_000_000;
     if (big && dtype === 'f16') continue;
-    const def = groupNormAlgorithm(c.shape, c.groups);
-    const algs: GroupNormAlgorithm[] = big ? [def] : [def, def === 'split' ? 'single' : 'split'];
+    const hw4 = (c.shape[2] * c.shape[3]) % 4 === 0;
+    const algs: GroupNormAlgorithm[] = hw4 ? (big ? ['vec4', 'split'] : ['vec4', 'split', 'scalar']) : ['scalar'];
+    const groupLen = (c.shape[1] / c.groups) * c.shape[2] * c.shape[3];
     for (const algorithm of algs) {
       // forcing 'split' on a small group uses a small chunk so it really splits (and is ragged)
-      const chunk = algorithm === 'split' && def === 'single' ? 1000 : undefined;
+      const chunk = algorithm === 'split' && groupLen <= 2 * 4096 ? 1000 : undefined;
       gpuTest(`x=[${c.shape}] g=${c.groups} eps=${c.eps} silu=${c.silu}${c.mean ? ` mean=${c.mean}` : ''} ${algorithm}${chunk ? ` chunk=${chunk}` : ''}`, async (ctx) => {
         const f16 = dtype === 'f16';
         const { x, gamma, beta } = inputs(c, f16);
@@ -53,10 +56,13 @@ describe.each(['f32', 'f16'] as const)('group_norm %s', (dtype) => {
 });
 
 gpuTest('group_norm: f16 activations with f32 gamma/beta (mixed T/W)', async (ctx) => {
-  const c: GroupNormCase = { shape: [2, 64, 9, 9], groups: 32, eps: 1e-5, silu: true };
+  const c: GroupNormCase = { shape: [2, 64, 9, 12], groups: 32, eps: 1e-5, silu: true };
   const { x, gamma, beta } = inputs(c, true);
-  const y = groupNorm(ctx, ctx.upload(x, c.shape, 'f16'), ctx.upload(gamma, [64]), ctx.upload(beta, [64]), { groups: 32, eps: 1e-5, silu: true });
-  expectClose(await ctx.read(y), groupNormRef(x, c.shape, gamma, beta, 32, 1e-5, true), F16_TOL);
+  for (const algorithm of ['scalar', 'split'] as const) {
+    const y = groupNorm(ctx, ctx.upload(x, c.shape, 'f16'), ctx.upload(gamma, [64]), ctx.upload(beta, [64]),
+      { groups: 32, eps: 1e-5, silu: true, algorithm, chunk: 64 });
+    expectClose(await ctx.read(y), groupNormRef(x, c.shape, gamma, beta, 32, 1e-5, true), F16_TOL, algorithm);
+  }
 });
 
 gpuTest('group_norm: rejects bad shapes', async (ctx) => {
@@ -64,4 +70,5 @@ gpuTest('group_norm: rejects bad shapes', async (ctx) => {
   expect(() => groupNorm(ctx, x, g, g, { groups: 4, eps: 1e-5 })).toThrow(/not divisible/);
   expect(() => groupNorm(ctx, x, ctx.alloc([5]), g, { groups: 3, eps: 1e-5 })).toThrow(/C=6/);
   expect(() => groupNorm(ctx, x.view([6, 4]), g, g, { groups: 3, eps: 1e-5 })).toThrow(/\[N, C, H, W\]/);
+  expect(() => groupNorm(ctx, ctx.alloc([1, 6, 3, 3]), g, g, { groups: 3, eps: 1e-5, algorithm: 'vec4' })).toThrow(/H\*W % 4/);
 });

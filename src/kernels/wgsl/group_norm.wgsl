@@ -1,14 +1,15 @@
-// GroupNorm (+ optional fused SiLU) over NCHW, one workgroup per (n, group).
+// GroupNorm (+ optional fused SiLU) over NCHW, one workgroup per (n, group), scalar loads:
+// the fallback for H*W not a multiple of 4 (group_norm_vec4.wgsl is this with vec4 loads).
 //   x: [N, C, HW] -> y: [N, C, HW]; gamma, beta: [C]
 // Group (n, g) is the contiguous run of cpg*HW values at (n*C + g*cpg)*HW, cpg = C/groups.
 // Statistics are two-pass in f32 (mean first, then the sum of squared deviations), so inputs
 // with a large mean (e.g. mean 100, std 1) keep their variance; a third pass normalises.
-// Chosen for small groups; group_norm_stats.wgsl + group_norm_apply.wgsl split large groups
-// over several workgroups (see src/kernels/group_norm.ts).
 // Reference: src/kernels/reference/group_norm.ts
 override WG: u32 = 256u; // power of two: tree reduction
+// an override, not a Params flag: a uniform branch in the loop costs ~1.5x on lavapipe
+override SILU: u32 = 0u;
 
-struct Params { C: u32, HW: u32, groups: u32, eps: f32, silu: u32 }
+struct Params { C: u32, HW: u32, groups: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<T>;
 @group(0) @binding(2) var<storage, read> gamma: array<W>;
@@ -50,8 +51,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 
   for (var i = li; i < len; i += WG) {
     let c = c0 + i / p.HW;
-    var v = (f32(x[base + i]) - mean) * rstd * f32(gamma[c]) + f32(beta[c]);
-    if (p.silu != 0u) { v = v / (1.0 + exp(-v)); }
+    let sc = rstd * f32(gamma[c]);
+    var v = (f32(x[base + i]) - mean) * sc + f32(beta[c]); // x - mean first: no cancellation for large means
+    if (SILU != 0u) { v = v / (1.0 + exp(-v)); }
     y[base + i] = T(v);
   }
 }

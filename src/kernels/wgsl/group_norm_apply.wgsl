@@ -1,19 +1,20 @@
 // GroupNorm, split reduction, step 2 of 2: merge the chunk statistics of the group, then
-// normalise this workgroup's chunk (+ optional fused SiLU).
+// normalise this workgroup's chunk (+ optional fused SiLU); vec4 loads, H*W % 4 == 0.
 //   x: [N, C, HW], part: [N*groups, chunks] (mean_c, M2_c), gamma, beta: [C] -> y: [N, C, HW]
 // Merge (Chan, Golub & LeVeque): mean = sum n_c mean_c / n,
 //   M2 = sum M2_c + n_c (mean_c - mean)^2 : again two passes, now over the chunks (few).
 // Every workgroup of a group repeats the merge; that costs ~2 loads per invocation.
 // Reference: src/kernels/reference/group_norm.ts
 override WG: u32 = 256u; // power of two: tree reduction
+override SILU: u32 = 0u;
 
-struct Params { C: u32, HW: u32, groups: u32, eps: f32, silu: u32, chunk: u32, chunks: u32 }
+struct Params { C: u32, HW: u32, groups: u32, eps: f32, chunk: u32, chunks: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<T>>;
 @group(0) @binding(2) var<storage, read> part: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read> gamma: array<W>;
 @group(0) @binding(4) var<storage, read> beta: array<W>;
-@group(0) @binding(5) var<storage, read_write> y: array<T>;
+@group(0) @binding(5) var<storage, read_write> y: array<vec4<T>>;
 
 var<workgroup> red: array<f32, WG>;
 
@@ -34,8 +35,7 @@ fn wg_sum(v: f32, li: u32) -> f32 {
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let cpg = p.C / p.groups;
   let len = cpg * p.HW;
-  let base = wg.y * len; // wg.y = n * groups + g
-  let pbase = wg.y * p.chunks;
+  let pbase = wg.y * p.chunks; // wg.y = n * groups + g
 
   var s = 0.0;
   for (var j = li; j < p.chunks; j += WG) {
@@ -52,13 +52,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   }
   let rstd = inverseSqrt(wg_sum(q, li) / f32(len) + p.eps); // biased variance
 
+  let hw4 = p.HW / 4u;
+  let base = wg.y * (len / 4u); // in vec4 units
   let c0 = (wg.y % p.groups) * cpg;
-  let start = wg.x * p.chunk;
-  let end = min(start + p.chunk, len);
+  let start = wg.x * (p.chunk / 4u);
+  let end = min(start + p.chunk / 4u, len / 4u);
   for (var i = start + li; i < end; i += WG) {
-    let c = c0 + i / p.HW;
-    var v = (f32(x[base + i]) - mean) * rstd * f32(gamma[c]) + f32(beta[c]);
-    if (p.silu != 0u) { v = v / (1.0 + exp(-v)); }
-    y[base + i] = T(v);
+    let c = c0 + i / hw4;
+    let sc = rstd * f32(gamma[c]);
+    var v = (vec4<f32>(x[base + i]) - mean) * sc + f32(beta[c]); // x - mean first: no cancellation for large means
+    if (SILU != 0u) { v = v / (1.0 + exp(-v)); }
+    y[base + i] = vec4<T>(v);
   }
 }
