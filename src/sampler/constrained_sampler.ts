@@ -11,11 +11,11 @@
 import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { axpbyScaled } from '../kernels/axpby_scaled.js';
-import { axpby, sub } from '../kernels/elementwise.js';
 import { maxAbsPerSample } from '../kernels/reduce.js';
 import { concat0, slice0 } from '../kernels/tensor_ops.js';
 import type { Constraint } from './constraints/constraint.js';
 import type { NoiseSource } from './noise.js';
+import { ddimUpdate, directionUpdate, newtonUpdate, perturb, x0Estimate } from './newton_step.js';
 import { learningRates, newtonTimesteps, stepScalars, type StepScalars } from './schedule.js';
 import { Tracer } from './tracer.js';
 
@@ -77,8 +77,7 @@ export async function sampleConstrained(ctx: GpuContext, req: SampleRequest): Pr
     evals += x.shape[0]; calls++;
     return eps;
   };
-  // x0(x_t) = x_t / sqrt(ab) - eps * sqrt((1 - ab) / ab)          (DDIM eq. 12, the method's form)
-  const x0Of = (x: GpuTensor, eps: GpuTensor, s: StepScalars) => axpby(ctx, 1 / s.sqrtAb, x, -s.cEps, eps);
+  const x0Of = (x: GpuTensor, eps: GpuTensor, s: StepScalars) => x0Estimate(ctx, x, eps, s);
   const direction = (x0: GpuTensor, prefix: string) =>
     constraint!.direction(ctx, x0, tr.enabled ? (name, t) => tr.tensor(`${prefix}.${name}`, t) : undefined);
 
@@ -95,14 +94,11 @@ export async function sampleConstrained(ctx: GpuContext, req: SampleRequest): Pr
     if (cfg.method === 'newton' && cfg.schedule === 'exact') {
       for (let k = 0; k < K; k++) {
         const q = `${p}.k${k}`;
-        const d = await direction(x0, q);
-        const dNorm = maxAbsPerSample(ctx, d);                              // delta = h / max|d|
-        const xp = axpbyScaled(ctx, 1, x, cfg.h, d, dNorm);                 // x + delta d
-        const epsP = await eval1(xp, s);
+        const d = await direction(x0, q);                                   // error direction at x0
+        const { xp, dNorm } = perturb(ctx, x, d, cfg.h);                    // x + delta d, delta = h / max|d|
+        const epsP = await eval1(xp, s);                                    // forward pass 1
         const x0p = x0Of(xp, epsP, s);
-        const diff = sub(ctx, x0p, x0);                                     // delta * J d
-        const gNorm = maxAbsPerSample(ctx, diff);
-        const xNext = axpbyScaled(ctx, 1, x, lr[k], diff, gNorm);           // x + lr g, g = J d / max|J d|
+        const { x: xNext, diff, gNorm } = newtonUpdate(ctx, x, x0p, x0, lr[k]); // x + lr J d / max|J d|
         await traceInner(tr, ctx, q, { d, dNorm, xp, epsP, x0p, diff, gNorm, h: cfg.h });
         ctx.release(x, eps, x0, d, dNorm, xp, epsP, x0p, diff, gNorm);
         x = xNext;
@@ -115,16 +111,13 @@ export async function sampleConstrained(ctx: GpuContext, req: SampleRequest): Pr
       await tr.tensor(`${p}.d`, d);
       for (let k = 0; k < K; k++) {
         const q = `${p}.k${k}`;
-        const dNorm = maxAbsPerSample(ctx, d);
-        const xp = axpbyScaled(ctx, 1, x, cfg.h, d, dNorm);
+        const { xp, dNorm } = perturb(ctx, x, d, cfg.h);
         const pair = concat0(ctx, [x, xp]);
         const e2 = await eval1(pair, s);                                    // ONE call, batch 2N
         const epsNow = slice0(ctx, e2, 0, N), epsP = slice0(ctx, e2, N, N);
         const x0Now = x0Of(x, epsNow, s), x0p = x0Of(xp, epsP, s);
-        const diff = sub(ctx, x0p, x0Now);
-        const gNorm = maxAbsPerSample(ctx, diff);
         const dNext = await direction(x0Now, `${q}.next`);                  // the direction lags by one
-        const xNext = axpbyScaled(ctx, 1, x, lr[k], diff, gNorm);
+        const { x: xNext, diff, gNorm } = newtonUpdate(ctx, x, x0p, x0Now, lr[k]);
         if (tr.enabled) {
           await tr.tensor(`${q}.d`, d); await tr.tensor(`${q}.eps_batch`, e2);
           await tr.tensor(`${q}.x0_now`, x0Now);
@@ -141,10 +134,9 @@ export async function sampleConstrained(ctx: GpuContext, req: SampleRequest): Pr
       for (let k = 0; k < K; k++) {
         const q = `${p}.k${k}`;
         const d = await direction(x0, q);
-        const dNorm = maxAbsPerSample(ctx, d);
-        const xNext = axpbyScaled(ctx, 1, x, lr[k], d, dNorm);              // x + lr d / max|d|
+        const xNext = directionUpdate(ctx, x, d, lr[k]);                    // x + lr d / max|d|
         await tr.tensor(`${q}.d`, d);
-        ctx.release(x, eps, x0, d, dNorm);
+        ctx.release(x, eps, x0, d);
         x = xNext;
         eps = await eval1(x, s);
         x0 = x0Of(x, eps, s);
@@ -155,15 +147,14 @@ export async function sampleConstrained(ctx: GpuContext, req: SampleRequest): Pr
 
     // DDIM-form update: x = sqrt(ab_prev) x0 + sqrt(1 - ab_prev - bt) eps + sqrt(bt) z
     const z = ctx.upload(req.noise.step(si, N, size), latentShape);
-    const det = axpby(ctx, s.sqrtAbPrev, x0, s.cDir, eps);
-    let xNext = axpby(ctx, 1, det, s.sqrtBt, z);
+    let xNext = ddimUpdate(ctx, x0, eps, z, s);
     if (cfg.method === 'replace') {
       const replaced = constraint!.replaceKnown!(ctx, xNext, s.sqrtAbPrev, Math.sqrt(1 - s.abPrev), z);
       ctx.release(xNext);
       xNext = replaced;
     }
     await tr.tensor(`${p}.x_next`, xNext);
-    ctx.release(det, z, x, eps);
+    ctx.release(z, x, eps);
     x = xNext;
     if (result) ctx.release(result);
     result = x0;
