@@ -1,25 +1,29 @@
-#!/usr/bin/env node
 // The `tether` command line: one subcommand per task, plus model and kernel checks.
 import { Command } from 'commander';
+import type { GpuContext } from '../gpu/context.js';
 import { forwardCommand } from './forward.js';
 import { selfcheckCommand } from './selfcheck.js';
 import { taskCommand } from './task_commands.js';
 
-export function buildProgram(): Command {
+/** `deps.ctx`: a GPU context to share (tests); by default each command opens its own device. */
+export function buildProgram(deps: { ctx?: GpuContext } = {}): Command {
   const program = new Command('tether')
     .description('Stable Diffusion on WebGPU with fast constrained sampling by inexact Newton steps (arXiv 2410.18804)')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-  for (const t of ['generate', 'inpaint', 'superres', 'deblur', 'colorize'] as const) program.addCommand(taskCommand(t));
-  program.addCommand(forwardCommand());
-  program.addCommand(selfcheckCommand());
+  for (const t of ['generate', 'inpaint', 'superres', 'deblur', 'colorize'] as const) program.addCommand(taskCommand(t, deps));
+  program.addCommand(forwardCommand(deps));
+  program.addCommand(selfcheckCommand(deps));
   return program;
 }
 
-const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);
-if (isMain) {
-  buildProgram().parseAsync(process.argv).then(() => process.exit(process.exitCode ?? 0), (e: Error) => {
-    process.stderr.write(`tether: ${e.message.split('\n')[0]}\n`);
+/** Parses argv and runs; every failure ends as one line on stderr and a non-zero exit code. */
+export async function run(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+    process.exit(process.exitCode ?? 0);
+  } catch (e) {
+    process.stderr.write(`tether: ${(e as Error).message.split('\n')[0]}\n`);
     process.exit(1);
-  });
+  }
 }

@@ -1,0 +1,113 @@
+// Every bad input to the task commands ends with exit code != 0, one clear line naming the
+// file / tensor / argument, and no output file left behind.
+import { CommanderError, type Command } from 'commander';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { buildProgram } from '../../src/cli/main.js';
+import { encodeSafetensors } from '../../src/weights/safetensors_write.js';
+import { fileByteSource } from '../../src/weights/byte_source_node.js';
+import { openSafetensors } from '../../src/weights/safetensors.js';
+import { getCtx } from '../helpers/gpu.js';
+import { GOLDEN_DIR } from '../helpers/golden.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tether-cli-'));
+const out = join(dir, 'out.png');
+
+function png(path: string, w: number, h: number, px: (x: number, y: number) => [number, number, number]): string {
+  const p = new PNG({ width: w, height: h });
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) { const [r, g, b] = px(x, y); p.data.set([r, g, b, 255], 4 * (y * w + x)); }
+  writeFileSync(path, PNG.sync.write(p));
+  return path;
+}
+
+const img64 = png(join(dir, 'img64.png'), 64, 64, (x, y) => [x * 4, y * 4, 128]);
+const img32 = png(join(dir, 'img32.png'), 32, 32, (x) => [x * 8, 0, 0]);
+const mask64 = png(join(dir, 'mask64.png'), 64, 64, (x) => (x < 32 ? [0, 0, 0] : [255, 255, 255]));
+const maskGrey = png(join(dir, 'maskgrey.png'), 64, 64, (x) => (x < 32 ? [0, 0, 0] : [128, 128, 128]));
+const img12 = png(join(dir, 'img12.png'), 12, 12, () => [10, 20, 30]);
+
+interface Outcome { code: number; message: string }
+
+async function tether(...args: string[]): Promise<Outcome> {
+  const program = buildProgram({ ctx: await getCtx() });
+  let err = '';
+  const quiet = (c: Command) => {
+    c.exitOverride().configureOutput({ writeErr: (s) => { err += s; }, writeOut: () => {} });
+    c.commands.forEach(quiet);
+  };
+  quiet(program);
+  try {
+    await program.parseAsync(['node', 'tether', ...args]);
+    return { code: 0, message: err };
+  } catch (e) {
+    if (e instanceof CommanderError) return { code: e.exitCode, message: (err || e.message).trim() };
+    return { code: 1, message: (e as Error).message };
+  }
+}
+
+function expectFailure(r: Outcome, pattern: RegExp): void {
+  expect(r.code).not.toBe(0);
+  expect(r.message.split('\n').filter(Boolean).length, r.message).toBeLessThanOrEqual(2); // one line (+ commander's help hint)
+  expect(r.message).toMatch(pattern);
+  expect(existsSync(out)).toBe(false);
+  expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+}
+
+const model = ['--model', GOLDEN_DIR, '-o', out, '-q'];
+
+describe('tether CLI errors', () => {
+  test('unknown option', async () => expectFailure(await tether('inpaint', '--bogus', '1', ...model), /unknown option '--bogus'/));
+  test('missing input file', async () => expectFailure(await tether('inpaint', '-i', join(dir, 'nope.png'), '--mask', mask64, ...model), /nope\.png.*(no such file|ENOENT)/));
+  test('input that is not a PNG', async () => {
+    const bad = join(dir, 'bad.png');
+    writeFileSync(bad, 'not a png');
+    expectFailure(await tether('superres', '-i', bad, ...model), /bad\.png is not a readable PNG/);
+  });
+  test('image / mask size mismatch', async () => expectFailure(await tether('inpaint', '-i', img32, '--mask', mask64, ...model), /mask .* is 64x64 but image .* is 32x32/));
+  test('mask not binary', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', maskGrey, ...model), /not binary: pixel \(32, 0\) is rgb\(128, 128, 128\)/));
+  test('safetensors mask not binary', async () => {
+    const f = join(dir, 'mask.safetensors');
+    writeFileSync(f, encodeSafetensors({ mask: { dtype: 'F32', shape: [1, 1, 64, 64], data: new Float32Array(4096).fill(0.5) } }));
+    expectFailure(await tether('inpaint', '-i', img64, '--mask', f, ...model), /mask is not binary: value 0\.5/);
+  });
+  test('safetensors image without the `image` tensor', async () => {
+    const f = join(dir, 'img.safetensors');
+    writeFileSync(f, encodeSafetensors({ picture: { dtype: 'F32', shape: [1, 3, 64, 64], data: new Float32Array(3 * 4096) } }));
+    expectFailure(await tether('inpaint', '-i', f, '--mask', mask64, ...model), /missing tensor 'image'.*it has: picture/);
+  });
+  test('scale that does not fit the VAE factor', async () => expectFailure(await tether('superres', '-i', img12, '--scale', '2', ...model), /must be a multiple of 8/));
+  test('bad scale value', async () => expectFailure(await tether('superres', '-i', img12, '--scale', '2.5', ...model), /--scale must be an integer/));
+  test('steps that do not divide 1000', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--steps', '7', ...model), /--steps must divide 1000/));
+  test('bad learning rate', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--lr', '0.5:x', ...model), /--lr must be/));
+  test('missing model', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--model', join(dir, 'nomodel'), '-o', out), /nomodel: no such file or directory/));
+
+  test('NaN appearing during sampling', async () => {
+    // a copy of the golden model whose UNet conv_out bias is NaN: the first step must stop the run
+    const m = join(dir, 'nan-model');
+    cpSync(GOLDEN_DIR, m, { recursive: true, filter: (s) => !s.includes('goldens') && !s.includes('single_file') && !s.includes('sd14_configs') });
+    const unetPath = join(m, 'unet', 'diffusion_pytorch_model.safetensors');
+    const f = await openSafetensors(await fileByteSource(unetPath));
+    const tensors: Parameters<typeof encodeSafetensors>[0] = {};
+    for (const [name, info] of f.tensors) {
+      const data = await f.readF32(name);
+      if (name === 'conv_out.bias') data.fill(NaN);
+      tensors[name] = { dtype: 'F32', shape: [...info.shape], data };
+    }
+    await f.source.close?.();
+    writeFileSync(unetPath, encodeSafetensors(tensors));
+    expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--steps', '5', '--K', '1', '--model', m, '-o', out, '-q'), /non-finite values \(NaN\/Inf\).*step 1/);
+  }, 300_000);
+
+  test('a good run writes the PNG with its parameters', async () => {
+    const r = await tether('inpaint', '-i', img64, '--mask', mask64, '--steps', '5', '--K', '1', '--seed', '3', ...model);
+    expect(r.code, r.message).toBe(0);
+    const { readPngText } = await import('../../src/cli/png_node.js');
+    const { readFileSync, unlinkSync } = await import('node:fs');
+    const params = JSON.parse(readPngText(readFileSync(out)).parameters);
+    expect(params).toMatchObject({ task: 'inpaint', seed: 3, steps: 5, K: 1, method: 'newton', schedule: 'exact' });
+    unlinkSync(out);
+  }, 300_000);
+});
