@@ -167,8 +167,12 @@ export async function readChunks(ctx: GpuContext, x: ChannelChunks): Promise<Flo
 }
 
 /** Chooses the channel split of each activation the VAE produces (f32 activations). */
-export type SplitPlan = (shape: readonly number[]) => number[];
+export interface SplitPlan {
+  (shape: readonly number[]): number[];
+  /** the binding budget in bytes the split honours (also bounds attention score blocks) */
+  readonly budget: number;
+}
 
 export function splitPlan(groups: number, budgetBytes: number): SplitPlan {
-  return (shape) => planChannelSplit(shape, 4, groups, budgetBytes);
+  return Object.assign((shape: readonly number[]) => planChannelSplit(shape, 4, groups, budgetBytes), { budget: budgetBytes });
 }

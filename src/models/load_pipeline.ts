@@ -1,0 +1,184 @@
+// Loads a whole SD 1.x model: tokenizer, text encoder, UNet, VAE and the scheduler config, from a
+// diffusers folder (unet/, vae/, text_encoder/, tokenizer/, scheduler/) or a CompVis single-file
+// checkpoint, through src/weights/model_source.ts. Works on any ModelFiles / ByteSource, so the
+// same code runs in Node and in a browser; load_pipeline_node.ts resolves local paths.
+//
+// A single file carries weights only. Its configs come from `config` (a diffusers folder, as with
+// diffusers' `from_single_file(config=...)`) or default to SD 1.4's; the tokenizer comes from the
+// config folder's tokenizer/.
+import type { GpuContext } from '../gpu/context.js';
+import type { DType } from '../gpu/tensor.js';
+import { CLIPTokenizer } from '../text/clip_tokenizer.js';
+import { parseClipTextConfig, SD14_TEXT_ENCODER, type CLIPTextConfig } from '../text/clip_text_config.js';
+import { CLIPTextModel } from '../text/clip_text_model.js';
+import { parseUNetConfig, SD14_UNET, type UNet2DConditionConfig } from '../unet/config.js';
+import { UNet2DConditionModel } from '../unet/unet_2d_condition.js';
+import { AutoencoderKL } from '../vae/autoencoder_kl.js';
+import { parseVaeConfig, SD14_VAE, type AutoencoderKLConfig } from '../vae/config.js';
+import type { ByteSource } from '../weights/byte_source.js';
+import { loadComponentWeights, loadSingleFileWeights, type ModelFiles } from '../weights/model_source.js';
+import type { Weights } from '../weights/weights.js';
+import { parseSchedulerConfig, SD14_SCHEDULER, type SchedulerConfig } from './scheduler_config.js';
+
+export type PipelineComponent = 'tokenizer' | 'text_encoder' | 'unet' | 'vae';
+export const PIPELINE_COMPONENTS: readonly PipelineComponent[] = ['tokenizer', 'text_encoder', 'unet', 'vae'];
+
+/** Where the model comes from. */
+export type ModelSource =
+  | { kind: 'diffusers'; files: ModelFiles }
+  | { kind: 'single-file'; file: ByteSource; config?: ModelFiles };
+
+export interface LoadPipelineOptions {
+  /** GPU weight storage: 'auto' (default) = f16 when the adapter has shader-f16, else f32. */
+  weightDtype?: 'auto' | 'f16' | 'f32';
+  /** Which parts to load (default: all). The scheduler config is always read. */
+  components?: readonly PipelineComponent[];
+  /** Largest VAE activation part in bytes (default: the device's binding limit). */
+  vaeMaxChunkBytes?: number;
+}
+
+export interface StableDiffusionModel {
+  /** Folder path or file name, for messages. */
+  readonly name: string;
+  readonly kind: ModelSource['kind'];
+  readonly weightDtype: DType;
+  readonly tokenizer?: CLIPTokenizer;
+  readonly text_encoder?: CLIPTextModel;
+  readonly unet?: UNet2DConditionModel;
+  readonly vae?: AutoencoderKL;
+  readonly scheduler: SchedulerConfig;
+  readonly configs: { unet: UNet2DConditionConfig; vae: AutoencoderKLConfig; text_encoder: CLIPTextConfig };
+  /** Frees every GPU weight. */
+  destroy(ctx: GpuContext): void;
+}
+
+export function resolveWeightDtype(ctx: GpuContext, opt: LoadPipelineOptions['weightDtype'] = 'auto'): DType {
+  if (opt === 'auto') return ctx.hasF16 ? 'f16' : 'f32';
+  if (opt !== 'f16' && opt !== 'f32') throw new Error(`weightDtype must be 'auto', 'f16' or 'f32' (got ${JSON.stringify(opt)})`);
+  if (opt === 'f16' && !ctx.hasF16) throw new Error('weightDtype f16 asked for, but this adapter has no shader-f16 (use f32 or auto)');
+  return opt;
+}
+
+/** The configs (and where they came from) of a model source. */
+interface Configs {
+  unet: UNet2DConditionConfig;
+  vae: AutoencoderKLConfig;
+  text_encoder: CLIPTextConfig;
+  scheduler: SchedulerConfig;
+}
+
+async function readJson(files: ModelFiles, rel: string): Promise<string> {
+  const text = await files.readText(rel);
+  if (text === null) throw new Error(`${files.name}: missing ${rel}`);
+  return text;
+}
+
+async function folderConfigs(files: ModelFiles, need: ReadonlySet<PipelineComponent>): Promise<Configs> {
+  const at = (rel: string) => `${files.name}/${rel}`;
+  const sched = await files.readText('scheduler/scheduler_config.json');
+  return {
+    unet: need.has('unet') ? wrap(at('unet/config.json'), parseUNetConfig, await readJson(files, 'unet/config.json')) : SD14_UNET,
+    vae: need.has('vae') ? parseVaeConfig(await readJson(files, 'vae/config.json'), at('vae/config.json')) : SD14_VAE,
+    text_encoder: need.has('text_encoder')
+      ? parseClipTextConfig(await readJson(files, 'text_encoder/config.json'), at('text_encoder/config.json')) : SD14_TEXT_ENCODER,
+    scheduler: sched === null ? SD14_SCHEDULER : parseSchedulerConfig(sched, at('scheduler/scheduler_config.json')),
+  };
+}
+
+function wrap<T>(name: string, parse: (s: string) => T, text: string): T {
+  try {
+    return parse(text);
+  } catch (e) {
+    throw new Error(`${name}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function loadTokenizer(files: ModelFiles): Promise<CLIPTokenizer> {
+  const [vocab, merges, cfg, special] = await Promise.all(
+    ['tokenizer/vocab.json', 'tokenizer/merges.txt', 'tokenizer/tokenizer_config.json', 'tokenizer/special_tokens_map.json']
+      .map((p) => files.readText(p)));
+  if (vocab === null || merges === null) throw new Error(`${files.name}: missing tokenizer/vocab.json or tokenizer/merges.txt`);
+  return new CLIPTokenizer(vocab, merges, { tokenizerConfigJson: cfg ?? undefined, specialTokensMapJson: special ?? undefined });
+}
+
+/** Loads the requested components; on any failure everything already uploaded is freed. */
+export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: LoadPipelineOptions = {}): Promise<StableDiffusionModel> {
+  const weightDtype = resolveWeightDtype(ctx, opts.weightDtype);
+  const need = new Set(opts.components ?? PIPELINE_COMPONENTS);
+  for (const c of need) if (!PIPELINE_COMPONENTS.includes(c)) throw new Error(`unknown pipeline component "${c}" (one of ${PIPELINE_COMPONENTS.join(', ')})`);
+
+  const configFiles = source.kind === 'diffusers' ? source.files : source.config;
+  const name = source.kind === 'diffusers' ? source.files.name : source.file.name;
+  const configs: Configs = configFiles
+    ? await folderConfigs(configFiles, need)
+    : { unet: SD14_UNET, vae: SD14_VAE, text_encoder: SD14_TEXT_ENCODER, scheduler: SD14_SCHEDULER };
+
+  // Weight trees, diffusers-named.
+  let trees: Partial<Record<'unet' | 'vae' | 'text_encoder', Weights>>;
+  let close: () => Promise<void>;
+  if (source.kind === 'diffusers') {
+    const preferFp16 = weightDtype === 'f16';
+    const comps = (['text_encoder', 'unet', 'vae'] as const).filter((c) => need.has(c));
+    trees = {};
+    try {
+      for (const c of comps) trees[c] = await loadComponentWeights(source.files, c, { preferFp16 });
+    } catch (e) {
+      await Promise.all(Object.values(trees).map((w) => w.close()));
+      throw e;
+    }
+    close = async () => { await Promise.all(Object.values(trees).map((w) => w.close())); };
+  } else {
+    let sf;
+    try {
+      sf = await loadSingleFileWeights(source.file);
+    } catch (e) {
+      await source.file.close?.();
+      throw e;
+    }
+    trees = { unet: sf.unet, vae: sf.vae, text_encoder: sf.text_encoder };
+    close = async () => { await source.file.close?.(); };
+  }
+
+  const built: { destroy(ctx: GpuContext): void }[] = [];
+  const model: { -readonly [K in keyof StableDiffusionModel]: StableDiffusionModel[K] } = {
+    name, kind: source.kind, weightDtype, scheduler: configs.scheduler,
+    configs: { unet: configs.unet, vae: configs.vae, text_encoder: configs.text_encoder },
+    destroy: (c) => { for (const m of built.splice(0)) m.destroy(c); },
+  };
+  // Without a config folder a single file is read with SD 1.4's configs: say so when shapes differ.
+  const hint = (e: unknown): never => {
+    if (source.kind === 'single-file' && !source.config && /shape/.test((e as Error).message)) {
+      throw new Error(`${(e as Error).message}\n(single-file checkpoints are read with the SD 1.4 configs; ` +
+        'for a model of another size pass its diffusers config folder)', { cause: e });
+    }
+    throw e;
+  };
+  try {
+    if (need.has('tokenizer')) {
+      if (!configFiles) {
+        throw new Error(`${name}: a single-file checkpoint has no tokenizer; pass a diffusers config folder that has tokenizer/ ` +
+          '(or load without the tokenizer component)');
+      }
+      model.tokenizer = await loadTokenizer(configFiles);
+    }
+    const p = { weightDtype };
+    if (need.has('text_encoder')) {
+      model.text_encoder = await CLIPTextModel.load(ctx, trees.text_encoder!, configs.text_encoder, p).catch(hint);
+      built.push(model.text_encoder);
+    }
+    if (need.has('unet')) {
+      model.unet = await UNet2DConditionModel.load(ctx, trees.unet!, configs.unet, p).catch(hint);
+      built.push(model.unet);
+    }
+    if (need.has('vae')) {
+      model.vae = await AutoencoderKL.load(ctx, trees.vae!, configs.vae, { ...p, maxChunkBytes: opts.vaeMaxChunkBytes }).catch(hint);
+      built.push(model.vae);
+    }
+  } catch (e) {
+    model.destroy(ctx);
+    await close().catch(() => undefined);
+    throw e;
+  }
+  await close();
+  return model;
+}
