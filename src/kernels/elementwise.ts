@@ -51,16 +51,22 @@ function alignedBroadcast(aShape: readonly number[], b: readonly number[]): Broa
 function run(ctx: GpuContext, op: ElementwiseOp, a: GpuTensor, b: GpuTensor, bc: Broadcast,
              alpha: number, beta: number, out?: GpuTensor): GpuTensor {
   check(a.dtype === b.dtype, `elementwise ${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
-  const y = out ?? ctx.alloc(a.shape, a.dtype);
-  check(y.size === a.size && y.dtype === a.dtype, `elementwise ${op}: output ${shapeStr(y.shape)} != input ${shapeStr(a.shape)}`);
+  if (out) check(out.size === a.size && out.dtype === a.dtype, `elementwise ${op}: output ${shapeStr(out.shape)} != input ${shapeStr(a.shape)}`);
+  // WebGPU rejects a dispatch that binds one buffer both read-only and read-write, so an in-place
+  // call (out is a or b) writes a temporary and copies it back.
+  const inPlace = out !== undefined && (out.buffer === a.buffer || out.buffer === b.buffer);
+  const y = out && !inPlace ? out : ctx.alloc(a.shape, a.dtype);
   const g = grid1d(a.size, 256);
   ctx.dispatch(elementwiseKernel, { a, b, y },
     { n: a.size, b_div: bc.div, b_mod: bc.mod, alpha, beta, row_stride: g.rowStride },
     g.workgroups, { types: { T: a.dtype, W: a.dtype }, overrides: { OP: ELEMENTWISE_OPS[op] } });
-  return y;
+  if (!inPlace) return y;
+  ctx.copy(y, out, 0, 0, out.byteLength);
+  ctx.release(y);
+  return out;
 }
 
-/** a + b (b broadcast), into `out` when given (may be a itself: in-place is safe elementwise). */
+/** a + b (b broadcast), into `out` when given (may be a or b itself: see run()). */
 export function add(ctx: GpuContext, a: GpuTensor, b: GpuTensor, out?: GpuTensor): GpuTensor {
   return run(ctx, 'add', a, b, broadcastOf(a.shape, b.shape), 1, 1, out);
 }

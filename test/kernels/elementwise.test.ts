@@ -25,6 +25,20 @@ test('broadcastOf maps shapes to div/mod', () => {
   expect(() => broadcastOf([2, 3], [4])).toThrow(/does not fit/);
 });
 
+gpuTest('in-place calls (out = a, out = b) give the out-of-place result', async (ctx) => {
+  const a = randn(1000, 5), b = randn(1000, 6);
+  const want = elementwiseRef('add', a, b, { div: 1, mod: 1000 });
+  const ta = ctx.upload(a, [1000]), tb = ctx.upload(b, [1000]);
+  expect(add(ctx, ta, tb, ta)).toBe(ta);
+  expectClose(await ctx.read(ta), want, F32_TOL);
+  const tc = ctx.upload(a, [1000]);
+  add(ctx, tc, tb, tb);
+  expectClose(await ctx.read(tb), want, F32_TOL);
+  unary(ctx, 'silu', tc, tc);
+  expectClose(await ctx.read(tc), elementwiseRef('silu', a, a, { div: 1, mod: 1000 }), F32_TOL);
+  ctx.release(ta, tb, tc);
+});
+
 describe.each(['f32', 'f16'] as const)('elementwise %s', (dtype) => {
   const tol = dtype === 'f32' ? F32_TOL : F16_TOL;
   for (const c of CASES) {
