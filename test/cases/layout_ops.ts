@@ -6,6 +6,7 @@ export const LAYER_NORM_CASES: { shape: number[]; eps: number }[] = [
   { shape: [2, 256, 1280], eps: 1e-5 },   // transformer at 16x16
   { shape: [3, 5, 17], eps: 1e-6 },       // C below the workgroup size, not a power of two
   { shape: [7, 1000], eps: 1e-5 },        // C not a multiple of the workgroup size
+  { shape: [37, 36], eps: 1e-5 },         // rows not a multiple of the rows per workgroup
 ];
 
 export const GEGLU_CASES: number[][] = [

@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { concatChannels } from '../../src/kernels/concat.js';
 import { geglu } from '../../src/kernels/geglu.js';
-import { layerNorm } from '../../src/kernels/layer_norm.js';
+import { layerNorm, layerNormSizes } from '../../src/kernels/layer_norm.js';
 import { concatChannelsRef } from '../../src/kernels/reference/concat.js';
 import { gegluRef } from '../../src/kernels/reference/geglu.js';
 import { layerNormRef } from '../../src/kernels/reference/layer_norm.js';
@@ -22,14 +22,18 @@ describe.each(['f32', 'f16'] as const)('%s', (dtype) => {
   const input = (n: number, seed: number, scale = 1) => (dtype === 'f16' ? roundF16(randn(n, seed, scale)) : randn(n, seed, scale));
 
   for (const c of LAYER_NORM_CASES) {
-    gpuTest(`layer_norm x=[${c.shape}] eps=${c.eps}`, async (ctx) => {
-      const C = c.shape[c.shape.length - 1];
-      const x = input(numel(c.shape), 5, 2).map((v, i) => v + (i % 3)); // non-zero row means
-      const gamma = input(C, 6, 0.25).map((v) => 1 + v), beta = input(C, 7, 0.1);
-      const y = layerNorm(ctx, ctx.upload(x, c.shape, dtype), ctx.upload(gamma, [C], dtype), ctx.upload(beta, [C], dtype), c.eps);
-      expect(y.shape).toEqual(c.shape);
-      expectClose(await ctx.read(y), layerNormRef(x, C, gamma, beta, c.eps), tol);
-    });
+    // the adapter's default sizes, the other adapter kind's sizes, and the scalar kernel
+    for (const [name, tuning] of [['default', {}], ['gpu sizes', layerNormSizes(false)], ['cpu sizes scalar', { ...layerNormSizes(true), scalar: true }]] as const) {
+      if (name !== 'default' && numel(c.shape) > 1_000_000) continue;
+      gpuTest(`layer_norm x=[${c.shape}] eps=${c.eps} ${name}`, async (ctx) => {
+        const C = c.shape[c.shape.length - 1];
+        const x = input(numel(c.shape), 5, 2).map((v, i) => v + (i % 3)); // non-zero row means
+        const gamma = input(C, 6, 0.25).map((v) => 1 + v), beta = input(C, 7, 0.1);
+        const y = layerNorm(ctx, ctx.upload(x, c.shape, dtype), ctx.upload(gamma, [C], dtype), ctx.upload(beta, [C], dtype), c.eps, tuning);
+        expect(y.shape).toEqual(c.shape);
+        expectClose(await ctx.read(y), layerNormRef(x, C, gamma, beta, c.eps), tol);
+      });
+    }
   }
 
   for (const shape of GEGLU_CASES) {
