@@ -44,12 +44,13 @@ export class FeedForward {
    * x: [B, N, C] -> [B, N, C] (+ residual [B, N, C] when given). The GEGLU projection is
    * [rows, 8C], the largest activation in the UNet (SD 1.4 at 64x64 latents, batch 4: 168 MB in f32),
    * so when it would not fit one storage binding, rows (batch x tokens, contiguous) are processed
-   * in chunks that do.
+   * in chunks that do (`maxBytes` only lowers that limit, for tests).
    */
-  forward(ctx: GpuContext, x: GpuTensor, residual?: GpuTensor): GpuTensor {
+  forward(ctx: GpuContext, x: GpuTensor, residual?: GpuTensor,
+          maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize)): GpuTensor {
     const rows = numel(x.shape) / this.dim;
     const rowBytes = 2 * this.inner * DTYPE_BYTES[x.dtype];
-    const maxRows = Math.floor(Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize) / rowBytes);
+    const maxRows = Math.floor(maxBytes / rowBytes);
     if (rows <= maxRows) return this.run(ctx, x, residual);
     const out = ctx.alloc(x.shape, x.dtype);
     const elt = DTYPE_BYTES[x.dtype];

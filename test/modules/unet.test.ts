@@ -4,6 +4,7 @@
 import { describe, expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import type { GpuTensor } from '../../src/gpu/tensor.js';
+import { FeedForward } from '../../src/unet/feed_forward.js';
 import { UNet2DConditionModel } from '../../src/unet/unet_2d_condition.js';
 import { openGolden } from '../helpers/golden.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -177,6 +178,21 @@ describe('UNet2DConditionModel batching and shapes', () => {
     expect(ctx.pool.inUse).toBe(inUse); // every intermediate went back to the pool
     expect(ctx.pool.owned).toBe(owned); // and was reused
     unet.destroy(ctx);
+  });
+});
+
+describe('UNet blocks', () => {
+  gpuTest('FeedForward: row-chunked path (activations over one binding) equals the direct path', async (ctx) => {
+    const w = await goldenUNetWeights('folder');
+    const ff = await FeedForward.load(ctx, w.at('down_blocks.0.attentions.0.transformer_blocks.0.ff'), 32, { weightDtype: 'f32' });
+    const x = ctx.upload(randn(2 * 256 * 32, 11), [2, 256, 32]);
+    const res = ctx.upload(randn(2 * 256 * 32, 12), [2, 256, 32]);
+    const direct = ff.forward(ctx, x, res);
+    const chunked = ff.forward(ctx, x, res, 100 * 2 * 128 * 4); // 100 rows per chunk: 5 full + 1 ragged
+    expectClose(await ctx.read(chunked), await ctx.read(direct), { atol: 0, rtol: 0 }, 'chunked vs direct');
+    ctx.release(x, res, direct, chunked);
+    ff.destroy(ctx);
+    await w.close();
   });
 });
 
