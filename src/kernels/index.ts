@@ -5,7 +5,7 @@ export type { Broadcast, ElementwiseOp, UnaryOp } from './elementwise.js';
 export { axpbyScaled, axpbyScaledKernel } from './axpby_scaled.js';
 export { axisMatmul, axisMatmulKernel } from './axis_matmul.js';
 export {
-  GROUP_NORM_CHUNK, groupNorm, groupNormAlgorithm, groupNormApplyKernel, groupNormKernel, groupNormStatsKernel, groupNormVec4Kernel,
+  GROUP_NORM_CHUNK, groupNorm, groupNormAlgorithm, groupNormWorkgroup, groupNormApplyKernel, groupNormKernel, groupNormStatsKernel, groupNormVec4Kernel,
 } from './group_norm.js';
 export type { GroupNormAlgorithm, GroupNormOptions } from './group_norm.js';
 export { layerNorm, layerNormKernel, layerNormSizes, layerNormVec4Kernel } from './layer_norm.js';
@@ -18,3 +18,21 @@ export type { TimestepEmbeddingOptions } from './timestep_embedding.js';
 export type { LayerNormTuning } from './layer_norm.js';
 export { maxAbs, maxAbsPerSample, reduceMaxAbsFinalKernel, reduceMaxAbsKernel } from './reduce.js';
 export { concat0, copyRangeKernel, fill, fillKernel, slice0 } from './tensor_ops.js';
+// The style path (CLIP vision features, Gram loss) and its explicit backward pass.
+export { bilinearResize, bilinearResizeKernel, bilinearTable } from './bilinear_resize.js';
+export { bilinearResizeBackward, bilinearResizeBackwardKernel } from './bilinear_resize_backward.js';
+export { CLIP_MEAN, CLIP_STD, clipNormalize, clipNormalizeKernel } from './clip_normalize.js';
+export { clipNormalizeBackward, clipNormalizeBackwardKernel } from './clip_normalize_backward.js';
+export { patchEmbed, patchEmbedKernel } from './patch_embed.js';
+export { patchEmbedBackward, patchEmbedBackwardKernel } from './patch_embed_backward.js';
+export { layerNormBackward, layerNormBackwardKernel } from './layer_norm_backward.js';
+export { linearBackward, linearBackwardKernel } from './linear_backward.js';
+export { quickGeluBackward, quickGeluBackwardKernel } from './quick_gelu_backward.js';
+export { attentionProbs, attentionProbsKernel, attentionPv, attentionPvKernel } from './attention_probs.js';
+export type { AttentionProbsOptions } from './attention_probs.js';
+export { attentionBackward, attentionBackwardKernel, attentionBackwardScoresKernel } from './attention_backward.js';
+export type { AttentionGrads } from './attention_backward.js';
+export { gram, gramKernel } from './gram.js';
+export { gramBackward, gramBackwardKernel } from './gram_backward.js';
+export { frobeniusLoss, frobeniusLossKernel } from './frobenius_loss.js';
+export { frobeniusLossBackward, frobeniusLossBackwardKernel } from './frobenius_loss_backward.js';
