@@ -5,7 +5,7 @@ export type { Broadcast, ElementwiseOp, UnaryOp } from './elementwise.js';
 export { axpbyScaled, axpbyScaledKernel } from './axpby_scaled.js';
 export { axisMatmul, axisMatmulKernel } from './axis_matmul.js';
 export {
-  GROUP_NORM_CHUNK, groupNorm, groupNormAlgorithm, groupNormApplyKernel, groupNormKernel, groupNormStatsKernel, groupNormVec4Kernel,
+  GROUP_NORM_CHUNK, groupNorm, groupNormAlgorithm, groupNormWorkgroup, groupNormApplyKernel, groupNormKernel, groupNormStatsKernel, groupNormVec4Kernel,
 } from './group_norm.js';
 export type { GroupNormAlgorithm, GroupNormOptions } from './group_norm.js';
 export { layerNorm, layerNormKernel, layerNormSizes, layerNormVec4Kernel } from './layer_norm.js';
