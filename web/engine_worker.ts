@@ -1,0 +1,254 @@
+// The engine, in a module worker: it owns the GPU device and the loaded model, so weight
+// conversion and sampling never block the page. The page talks to it with the messages of
+// protocol.ts. Same engine code as the Node CLI: createGpuContext -> loadPipeline -> taskModels ->
+// runTask; only the byte sources differ (HTTP Range requests, File/Blob slices).
+/// <reference lib="webworker" />
+import type { GpuContext } from '../src/gpu/context.js';
+import { adapterName, createGpuContext } from '../src/gpu/device.js';
+import { loadPipeline, type ModelSource, type StableDiffusionModel } from '../src/models/load_pipeline.js';
+import { tensorToRgba } from '../src/pipeline/image.js';
+import { taskModels } from '../src/pipeline/sd_pipeline.js';
+import { runTask, type TaskModels } from '../src/pipeline/tasks.js';
+import { CLIPTokenizer } from '../src/text/clip_tokenizer.js';
+import {
+  blobByteSource, directoryHandleModelFiles, loadComponentWeights, loadSingleFileWeights,
+  type DirectoryHandleLike, type ModelFiles, type Weights,
+} from '../src/weights/index.js';
+import {
+  countingByteSource, countingModelFiles, emptyReadStats, entriesModelFiles, httpModelFiles, type ReadStats,
+} from './model_files.js';
+import type { EngineInfo, FromWorker, ModelChoice, ToWorker, WeightChoice } from './protocol.js';
+import { toTaskRequest, type TaskSpec } from './task_spec.js';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let ctx: GpuContext | null = null;
+let sd: StableDiffusionModel | null = null;
+let models: TaskModels | null = null;
+const runs = new Map<number, AbortController>();
+
+function post(msg: FromWorker, transfer: Transferable[] = []): void {
+  self.postMessage(msg, transfer);
+}
+
+const MB = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MB`;
+
+/** Errors that mean "this model does not fit this device". */
+class TooBigError extends Error {}
+const TOO_BIG = /out of memory|\bOOM\b|maxBufferSize|maxStorageBufferBindingSize|allocation failed|too large/i;
+
+async function init(disableF16: boolean): Promise<void> {
+  const gpu = (self.navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) {
+    post({ type: 'no-webgpu', message: 'This browser does not offer WebGPU (navigator.gpu is missing).' });
+    return;
+  }
+  try {
+    ctx = await createGpuContext(gpu, { disableF16 });
+  } catch (e) {
+    post({ type: 'no-webgpu', message: (e as Error).message });
+    return;
+  }
+  const mine = ctx;
+  void mine.device.lost.then((info) => {
+    if (ctx !== mine) return;
+    for (const ac of runs.values()) ac.abort(new Error('the GPU device was lost'));
+    ctx = null; sd = null; models = null;
+    post({ type: 'lost', message: `${info.message || 'no details'} (reason: ${info.reason})` });
+  });
+  const l = ctx.limits;
+  const info: EngineInfo = {
+    adapter: adapterName(ctx.adapter),
+    vendor: ctx.adapter.vendor,
+    architecture: ctx.adapter.architecture,
+    description: ctx.adapter.description,
+    isFallbackAdapter: ctx.adapter.isFallbackAdapter,
+    f16Available: ctx.hasF16,
+    subgroups: ctx.hasSubgroups,
+    subgroupMinSize: ctx.adapter.subgroupMinSize,
+    subgroupMaxSize: ctx.adapter.subgroupMaxSize,
+    limits: {
+      maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    },
+  };
+  post({ type: 'ready', info });
+}
+
+/** The weight storage type: f16 on GPUs with shader-f16, f32 on software adapters (as the CLI). */
+function chooseDtype(c: GpuContext, choice: WeightChoice): { dtype: 'f16' | 'f32'; why: string } {
+  if (choice === 'f16') {
+    if (!c.hasF16) throw new Error('f16 weights were asked for, but this adapter has no shader-f16: choose f32 or auto');
+    return { dtype: 'f16', why: 'chosen' };
+  }
+  if (choice === 'f32') return { dtype: 'f32', why: 'chosen' };
+  if (!c.hasF16) return { dtype: 'f32', why: 'the adapter has no shader-f16' };
+  if (c.adapter.isFallbackAdapter) return { dtype: 'f32', why: 'software adapter: f16 is no faster there' };
+  return { dtype: 'f16', why: 'the adapter has shader-f16' };
+}
+
+async function readTokenizer(files: ModelFiles): Promise<CLIPTokenizer> {
+  const [vocab, merges, cfg, special] = await Promise.all(
+    ['tokenizer/vocab.json', 'tokenizer/merges.txt', 'tokenizer/tokenizer_config.json', 'tokenizer/special_tokens_map.json']
+      .map((p) => files.readText(p)));
+  if (vocab === null || merges === null) throw new Error(`${files.name}: missing tokenizer/vocab.json or tokenizer/merges.txt`);
+  return new CLIPTokenizer(vocab, merges, { tokenizerConfigJson: cfg ?? undefined, specialTokensMapJson: special ?? undefined });
+}
+
+/**
+ * Reads only the safetensors headers and checks every weight against the device's buffer limits
+ * (the CLIP token embedding stays on the CPU). Returns the bytes the weights will take on the GPU.
+ */
+async function preflight(c: GpuContext, source: ModelSource, dtype: 'f16' | 'f32'): Promise<number> {
+  let trees: Weights[];
+  if (source.kind === 'diffusers') {
+    trees = [];
+    for (const comp of ['text_encoder', 'unet', 'vae'] as const) {
+      trees.push(await loadComponentWeights(source.files, comp, { preferFp16: dtype === 'f16' }));
+    }
+  } else {
+    const sf = await loadSingleFileWeights(source.file);
+    trees = [sf.text_encoder, sf.unet, sf.vae];
+  }
+  const limit = Math.min(c.limits.maxStorageBufferBindingSize, c.limits.maxBufferSize);
+  const per = dtype === 'f16' ? 2 : 4;
+  let total = 0;
+  const over: string[] = [];
+  for (const w of trees) {
+    for (const k of w.keys()) {
+      const bytes = w.tensorInfo(k).shape.reduce((a, b) => a * b, 1) * per;
+      total += bytes;
+      if (bytes > limit && !/token_embedding/.test(k)) over.push(`${k} (${MB(bytes)})`);
+    }
+    await w.close();
+  }
+  if (over.length) {
+    throw new TooBigError(`${over.length} weight tensor${over.length > 1 ? 's are' : ' is'} larger than the biggest GPU buffer ` +
+      `this device allows (${MB(limit)}): ${over.slice(0, 3).join(', ')}${over.length > 3 ? ', …' : ''}.` +
+      (dtype === 'f32' && c.hasF16 ? ' f16 weights would halve them.' : ''));
+  }
+  return total;
+}
+
+async function load(choice: ModelChoice, weights: WeightChoice): Promise<void> {
+  const stats: ReadStats = emptyReadStats();
+  const started = performance.now();
+  try {
+    if (!ctx) throw new Error('the GPU device is not ready (reload the engine)');
+    const c = ctx;
+    if (sd) { sd.destroy(c); sd = null; models = null; }
+    let expected = 0, lastPost = 0;
+    const onRead = () => {
+      const now = performance.now();
+      if (now - lastPost < 120 || expected <= 0) return;
+      lastPost = now;
+      post({ type: 'load-status', text: `Reading weights: ${MB(stats.bytes)} of ${MB(expected)}`, fraction: Math.min(0.99, stats.bytes / expected) });
+    };
+    const status = (text: string) => post({ type: 'load-status', text, fraction: null });
+
+    status('Opening the model…');
+    let source: ModelSource;
+    let tokenizerFrom: ModelFiles | null = null;
+    switch (choice.kind) {
+      case 'server':
+        source = { kind: 'diffusers', files: countingModelFiles(await httpModelFiles(choice.base), stats, onRead) };
+        break;
+      case 'entries':
+        source = { kind: 'diffusers', files: countingModelFiles(entriesModelFiles(choice.entries, choice.name), stats, onRead) };
+        break;
+      case 'directory':
+        source = { kind: 'diffusers', files: countingModelFiles(directoryHandleModelFiles(choice.handle as unknown as DirectoryHandleLike), stats, onRead) };
+        break;
+      case 'single-file': {
+        const file = countingByteSource(blobByteSource(choice.file), stats, onRead);
+        if (choice.config === 'server') {
+          source = { kind: 'single-file', file, config: await httpModelFiles(choice.base) };
+        } else {
+          source = { kind: 'single-file', file };
+          // A single file has no tokenizer: SD 1.x uses the standard CLIP vocabulary, which the
+          // default model ships.
+          tokenizerFrom = await httpModelFiles(choice.base).catch(() => null);
+          if (!tokenizerFrom) throw new Error('a single-file checkpoint has no tokenizer, and this server has no default model to take the CLIP tokenizer from: load a diffusers folder instead');
+        }
+        break;
+      }
+    }
+
+    const { dtype, why } = chooseDtype(c, weights);
+    status('Checking the weights against this device’s limits…');
+    const gpuBytes = await preflight(c, source, dtype);
+    // every weight file is open now (headers read): progress is bytes read of their total size
+    expected = Object.values(stats.opened).reduce((a, b) => a + b, 0);
+    status(`Loading ${MB(gpuBytes)} of ${dtype} weights…`);
+
+    const components = source.kind === 'single-file' && !source.config ? (['text_encoder', 'unet', 'vae'] as const) : undefined;
+    let model = await loadPipeline(c, source, { weightDtype: dtype, components });
+    try {
+      await c.sync(); // surfaces out-of-memory and validation errors of the uploads
+      if (!model.tokenizer) model = { ...model, tokenizer: await readTokenizer(tokenizerFrom!) };
+      models = taskModels(c, model);
+    } catch (e) {
+      model.destroy(c);
+      throw e;
+    }
+    sd = model;
+    const vae = model.configs.vae;
+    const factor = models.codec.factor;
+    post({
+      type: 'loaded',
+      model: {
+        name: model.name, kind: model.kind, weightDtype: model.weightDtype as 'f16' | 'f32', weightWhy: why,
+        factor, nativeSize: (model.configs.unet.sample_size ?? (vae as { sampleSize?: number }).sampleSize ?? 64) * factor,
+        gpuBytes, seconds: (performance.now() - started) / 1000, reads: stats,
+      },
+    });
+  } catch (e) {
+    const message = (e as Error).message ?? String(e);
+    post({ type: 'load-error', message, tooBig: e instanceof TooBigError || TOO_BIG.test(message), reads: stats });
+  }
+}
+
+async function run(id: number, spec: TaskSpec, previewEvery: number): Promise<void> {
+  const ac = new AbortController();
+  runs.set(id, ac);
+  try {
+    if (!ctx || !models) throw new Error(ctx ? 'no model is loaded' : 'the GPU device is not ready');
+    const c = ctx, m = models;
+    const req = toTaskRequest(spec);
+    req.signal = ac.signal;
+    req.onProgress = async (p) => {
+      let preview: { rgba: Uint8ClampedArray; width: number; height: number } | undefined;
+      if (previewEvery > 0 && p.step < p.steps && p.step % previewEvery === 0) {
+        const img = await m.codec.decode(c, p.x0);
+        const [, ch, H, W] = img.shape;
+        const data = await c.read(img);
+        c.release(img);
+        const rgba = tensorToRgba(data, ch!, H!, W!);
+        preview = { rgba: rgba.data as Uint8ClampedArray, width: W!, height: H! };
+      }
+      post({ type: 'progress', id, step: p.step, steps: p.steps, evals: p.evals, elapsedMs: p.elapsedMs, preview },
+        preview ? [preview.rgba.buffer] : []);
+      ac.signal.throwIfAborted();
+    };
+    const result = await runTask(c, m, req);
+    post({ type: 'done', id, image: result.image, evals: result.evals, calls: result.calls, seconds: result.seconds },
+      [result.image.data.buffer]);
+  } catch (e) {
+    const cancelled = ac.signal.aborted && !/device was lost/.test(String((ac.signal.reason as Error)?.message));
+    post({ type: 'run-error', id, message: cancelled ? 'cancelled' : (e as Error).message ?? String(e), cancelled });
+  } finally {
+    runs.delete(id);
+  }
+}
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  switch (msg.type) {
+    case 'init': void init(Boolean(msg.disableF16)); break;
+    case 'load': void load(msg.model, msg.weights); break;
+    case 'run': void run(msg.id, msg.spec, msg.previewEvery); break;
+    case 'cancel': runs.get(msg.id)?.abort(new DOMException('cancelled', 'AbortError')); break;
+    case 'lose-device': ctx?.device.destroy(); break;
+  }
+};

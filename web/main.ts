@@ -1,0 +1,697 @@
+// The page: model picking, task settings, the input image with a mask brush, progress with
+// intermediate previews, and the result as a PNG. The engine runs in engine_worker.ts; this file
+// only builds TaskSpecs and draws. window.__tether exposes state and raw results (tests, console).
+import { rgbaToTensor, tensorToRgba } from '../src/pipeline/image.js';
+import type { ImageData4 } from '../src/pipeline/tasks.js';
+import type { EngineInfo, FromWorker, ModelChoice, ModelInfo, ToWorker, WeightChoice } from './protocol.js';
+import { specProblems, TASK_DEFAULTS, TASK_LABELS, type TaskSpec, type WebTask } from './task_spec.js';
+import type { ReadStats } from './model_files.js';
+
+// ---------------------------------------------------------------------------------------------
+// Elements and state
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const el = {
+  adapter: $('adapter'), adapterText: $('adapter-text'),
+  banner: $('banner'), bannerTitle: $('banner-title'), bannerText: $('banner-text'),
+  bannerAction: $<HTMLButtonElement>('banner-action'), bannerClose: $<HTMLButtonElement>('banner-close'),
+  loadDefault: $<HTMLButtonElement>('load-default'), openFolder: $<HTMLButtonElement>('open-folder'),
+  openFile: $<HTMLButtonElement>('open-file'), folderInput: $<HTMLInputElement>('folder-input'),
+  fileInput: $<HTMLInputElement>('file-input'), dropzone: $('dropzone'),
+  weights: $<HTMLSelectElement>('weights'), singleConfig: $<HTMLSelectElement>('single-config'),
+  loadProgress: $('load-progress'), modelStatus: $('model-status'), modelInfo: $('model-info'), modelBadge: $('model-badge'),
+  tasks: $('tasks'), prompt: $<HTMLInputElement>('prompt'), negative: $<HTMLInputElement>('negative'),
+  steps: $<HTMLInputElement>('steps'), K: $<HTMLInputElement>('K'), seed: $<HTMLInputElement>('seed'), dice: $<HTMLButtonElement>('dice'),
+  guidance: $<HTMLInputElement>('guidance'), scale: $<HTMLSelectElement>('scale'), scaleRow: $('scale-row'),
+  sigma: $<HTMLInputElement>('sigma'), sigmaRow: $('sigma-row'), width: $<HTMLInputElement>('width'), height: $<HTMLInputElement>('height'),
+  sizeFromImage: $<HTMLButtonElement>('size-from-image'), lr: $<HTMLInputElement>('lr'), h: $<HTMLInputElement>('h'),
+  schedule: $<HTMLSelectElement>('schedule'), method: $<HTMLSelectElement>('method'), previewEvery: $<HTMLInputElement>('preview-every'),
+  run: $<HTMLButtonElement>('run'), cancel: $<HTMLButtonElement>('cancel'), runProgress: $('run-progress'), runStatus: $('run-status'),
+  openImage: $<HTMLButtonElement>('open-image'), sampleImage: $<HTMLButtonElement>('sample-image'), imageInput: $<HTMLInputElement>('image-input'),
+  inputCard: $('input-card'), inputCanvas: $<HTMLCanvasElement>('input-canvas'), maskCanvas: $<HTMLCanvasElement>('mask-canvas'),
+  inputEmpty: $('input-empty'), inputCaption: $('input-caption'), maskTools: $('mask-tools'),
+  brushPaint: $<HTMLButtonElement>('brush-paint'), brushErase: $<HTMLButtonElement>('brush-erase'), brushSize: $<HTMLInputElement>('brush-size'),
+  maskClear: $<HTMLButtonElement>('mask-clear'), maskInvert: $<HTMLButtonElement>('mask-invert'),
+  openMask: $<HTMLButtonElement>('open-mask'), maskInput: $<HTMLInputElement>('mask-input'),
+  outputCanvas: $<HTMLCanvasElement>('output-canvas'), outputEmpty: $('output-empty'), outputCaption: $('output-caption'),
+  download: $<HTMLAnchorElement>('download'),
+};
+
+type Phase = 'starting' | 'no-webgpu' | 'ready' | 'loading' | 'loaded' | 'running' | 'lost';
+
+/** Everything a test or the console may want to look at. */
+interface PageState {
+  phase: Phase;
+  engine: EngineInfo | null;
+  model: ModelInfo | null;
+  loadError: { message: string; tooBig: boolean; reads: ReadStats } | null;
+  /** the exact spec of the last run (inputs included) */
+  lastSpec: TaskSpec | null;
+  /** the raw float result of the last run, [1, 3, H, W] before 8-bit conversion */
+  result: { image: ImageData4; evals: number; calls: number; seconds: number } | null;
+  runError: string | null;
+  previews: number;
+  lostMessage: string | null;
+  /** test hook: destroys the GPU device (device.lost fires) */
+  loseDevice(): void;
+}
+
+const params = new URLSearchParams(location.search);
+const state: PageState = {
+  phase: 'starting', engine: null, model: null, loadError: null, lastSpec: null, result: null, runError: null,
+  previews: 0, lostMessage: null, loseDevice: () => send({ type: 'lose-device' }),
+};
+(window as unknown as { __tether: PageState }).__tether = state;
+
+let task: WebTask = 'inpaint';
+let factor = 8;
+let lastChoice: ModelChoice | null = null;
+let runId = 0;
+let activeRun: number | null = null;
+let runStarted = 0;
+
+// ---------------------------------------------------------------------------------------------
+// Messages to the user
+
+function banner(title: string, text: string, opts: { warn?: boolean; action?: [string, () => void] } = {}): void {
+  el.bannerTitle.textContent = title;
+  el.bannerText.textContent = text;
+  el.banner.classList.toggle('warn', Boolean(opts.warn));
+  el.bannerAction.hidden = !opts.action;
+  if (opts.action) {
+    el.bannerAction.textContent = opts.action[0];
+    el.bannerAction.onclick = opts.action[1];
+  }
+  el.banner.hidden = false;
+}
+function clearBanner(): void { el.banner.hidden = true; }
+el.bannerClose.onclick = clearBanner;
+
+function setProgress(box: HTMLElement, fraction: number | null): void {
+  box.hidden = false;
+  box.classList.toggle('indeterminate', fraction === null);
+  (box.firstElementChild as HTMLElement).style.width = fraction === null ? '' : `${(100 * fraction).toFixed(1)}%`;
+}
+
+const MB = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MB`;
+const secs = (s: number) => (s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
+
+window.addEventListener('error', (e) => banner('Something went wrong', String(e.message || e.error)));
+window.addEventListener('unhandledrejection', (e) => banner('Something went wrong', String((e.reason as Error)?.message ?? e.reason)));
+
+// ---------------------------------------------------------------------------------------------
+// The engine worker
+
+let worker: Worker | null = null;
+
+function send(msg: ToWorker): void { worker?.postMessage(msg); }
+
+function startEngine(): void {
+  worker?.terminate();
+  state.phase = 'starting';
+  state.engine = null;
+  state.model = null;
+  updateButtons();
+  el.adapter.className = 'adapter';
+  el.adapterText.textContent = 'Starting WebGPU…';
+  if (!('gpu' in navigator)) {
+    noWebGpu('This browser does not offer WebGPU (navigator.gpu is missing).');
+    return;
+  }
+  worker = new Worker(new URL('./engine_worker.js', import.meta.url), { type: 'module', name: 'tether-engine' });
+  worker.onmessage = (ev: MessageEvent<FromWorker>) => onWorker(ev.data);
+  worker.onerror = (ev) => {
+    ev.preventDefault();
+    banner('The engine failed to start', ev.message || 'the worker script could not be loaded');
+  };
+  send({ type: 'init', disableF16: params.get('f16') === '0' });
+}
+
+function noWebGpu(detail: string): void {
+  state.phase = 'no-webgpu';
+  el.adapter.className = 'adapter bad';
+  el.adapterText.textContent = 'No WebGPU';
+  const secure = window.isSecureContext ? '' : '\nThis page is not a secure context: WebGPU needs https:// or http://localhost.';
+  banner('WebGPU is not available', `${detail}${secure}\nUse a browser with WebGPU enabled (Chrome or Edge 113+, Safari 26+, ` +
+    'Firefox 141+ on Windows), and make sure hardware acceleration is on. In Chrome on Linux, start it with ' +
+    '--enable-unsafe-webgpu (and --enable-features=Vulkan).');
+  updateButtons();
+}
+
+function onWorker(msg: FromWorker): void {
+  switch (msg.type) {
+    case 'ready': {
+      state.engine = msg.info;
+      state.phase = 'ready';
+      const i = msg.info;
+      el.adapter.className = `adapter ${i.isFallbackAdapter ? 'warn' : 'ok'}`;
+      el.adapterText.textContent = `${i.adapter} · f16 ${i.f16Available ? 'available' : 'not available'}` +
+        `${i.subgroups ? ` · subgroups ${i.subgroupMinSize || '?'}${i.subgroupMaxSize && i.subgroupMaxSize !== i.subgroupMinSize ? `–${i.subgroupMaxSize}` : ''}` : ''}`;
+      el.adapter.title = `max buffer ${MB(i.limits.maxBufferSize)}, max storage binding ${MB(i.limits.maxStorageBufferBindingSize)}, ` +
+        `${i.limits.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ${i.limits.maxStorageBuffersPerShaderStage} storage buffers/stage`;
+      updateButtons();
+      if (lastChoice) loadModel(lastChoice);          // after a device loss: reload what was loaded
+      else if (params.get('autoload') !== '0') void loadDefaultIfServed();
+      break;
+    }
+    case 'no-webgpu': noWebGpu(msg.message); break;
+    case 'lost': {
+      state.lostMessage = msg.message;
+      state.phase = 'lost';
+      state.model = null;
+      if (activeRun !== null) finishRun();
+      el.adapter.className = 'adapter bad';
+      el.adapterText.textContent = 'GPU device lost';
+      el.modelBadge.textContent = 'none';
+      el.modelBadge.className = 'badge';
+      el.modelStatus.textContent = 'The GPU device was lost; the model must be loaded again.';
+      banner('The GPU device was lost', `${msg.message}\nThis happens when the GPU driver resets or the browser reclaims the GPU ` +
+        '(for example after running out of GPU memory). Your settings and images are kept.',
+      { action: ['Restart engine', () => { clearBanner(); startEngine(); }] });
+      updateButtons();
+      break;
+    }
+    case 'load-status':
+      el.modelStatus.textContent = msg.text;
+      el.modelStatus.classList.remove('bad');
+      setProgress(el.loadProgress, msg.fraction);
+      break;
+    case 'loaded': onLoaded(msg.model); break;
+    case 'load-error': {
+      state.loadError = { message: msg.message, tooBig: msg.tooBig, reads: msg.reads };
+      state.phase = state.phase === 'lost' ? 'lost' : 'ready';
+      el.loadProgress.hidden = true;
+      el.modelStatus.textContent = msg.tooBig ? 'The model is too big for this device.' : `Could not load the model: ${msg.message.split('\n')[0]}`;
+      el.modelStatus.classList.add('bad');
+      if (msg.tooBig) {
+        banner('This model is too big for this device', `${msg.message}\nTry a smaller model, f16 weights on a GPU with shader-f16, ` +
+          'or a device with more GPU memory.');
+      } else {
+        banner('The model could not be loaded', msg.message);
+      }
+      updateButtons();
+      break;
+    }
+    case 'progress': onProgress(msg); break;
+    case 'done': {
+      if (msg.id !== activeRun) return;
+      state.result = { image: msg.image, evals: msg.evals, calls: msg.calls, seconds: msg.seconds };
+      showResult(msg.image, msg.seconds, msg.evals);
+      finishRun();
+      break;
+    }
+    case 'run-error': {
+      if (msg.id !== activeRun) return;
+      state.runError = msg.message;
+      el.runStatus.textContent = msg.cancelled ? 'Cancelled.' : `Failed: ${msg.message.split('\n')[0]}`;
+      el.runStatus.classList.toggle('bad', !msg.cancelled);
+      if (!msg.cancelled && state.phase !== 'lost') banner('The task failed', msg.message);
+      finishRun();
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Models
+
+async function loadDefaultIfServed(): Promise<void> {
+  const res = await fetch('model/files.json', { method: 'HEAD' }).catch(() => null);
+  if (res?.ok) loadModel({ kind: 'server', base: new URL('model/', location.href).href });
+  else el.modelStatus.textContent = 'This server has no default model: open a diffusers folder or a .safetensors file.';
+}
+
+function loadModel(choice: ModelChoice): void {
+  if (state.phase !== 'ready' && state.phase !== 'loaded') return;
+  lastChoice = choice;
+  state.phase = 'loading';
+  state.model = null;
+  state.loadError = null;
+  el.modelStatus.classList.remove('bad');
+  el.modelInfo.hidden = true;
+  el.modelBadge.textContent = 'loading';
+  el.modelBadge.className = 'badge';
+  setProgress(el.loadProgress, null);
+  updateButtons();
+  send({ type: 'load', model: choice, weights: el.weights.value as WeightChoice });
+}
+
+function onLoaded(m: ModelInfo): void {
+  state.model = m;
+  state.phase = 'loaded';
+  factor = m.factor;
+  el.loadProgress.hidden = true;
+  el.modelBadge.textContent = m.weightDtype;
+  el.modelBadge.className = 'badge ok';
+  el.modelStatus.textContent = `Loaded ${m.name} in ${secs(m.seconds)}.`;
+  const facts: [string, string][] = [
+    ['Model', `${m.name} (${m.kind === 'diffusers' ? 'diffusers folder' : 'single file'})`],
+    ['Weights', `${m.weightDtype} on the GPU, ${MB(m.gpuBytes)} — ${m.weightWhy}`],
+    ['Native size', `${m.nativeSize}×${m.nativeSize} px (VAE factor ${m.factor})`],
+    ['Reads', `${m.reads.reads} byte ranges, ${MB(m.reads.bytes)}; largest ${MB(m.reads.maxRead)}`],
+  ];
+  el.modelInfo.replaceChildren(...facts.flatMap(([k, v]) => {
+    const dt = document.createElement('dt'); dt.textContent = k;
+    const dd = document.createElement('dd'); dd.textContent = v;
+    return [dt, dd];
+  }));
+  el.modelInfo.hidden = false;
+  for (const i of [el.width, el.height]) { i.step = String(factor); i.min = String(factor); }
+  setWorkSize(m.nativeSize, m.nativeSize);
+  updateButtons();
+}
+
+function entriesFromFileList(files: FileList | File[]): [string, File][] {
+  return Array.from(files).map((f) => [f.webkitRelativePath || f.name, f]);
+}
+
+el.loadDefault.onclick = () => loadModel({ kind: 'server', base: new URL('model/', location.href).href });
+el.openFolder.onclick = async () => {
+  const picker = (window as unknown as { showDirectoryPicker?: (o?: object) => Promise<FileSystemDirectoryHandle> }).showDirectoryPicker;
+  if (!picker) { el.folderInput.click(); return; }
+  try {
+    loadModel({ kind: 'directory', handle: await picker({ mode: 'read', id: 'tether-model' }) });
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError') el.folderInput.click(); // e.g. blocked in this context
+  }
+};
+el.folderInput.onchange = () => {
+  if (el.folderInput.files?.length) loadModel({ kind: 'entries', entries: entriesFromFileList(el.folderInput.files) });
+  el.folderInput.value = '';
+};
+el.openFile.onclick = () => el.fileInput.click();
+el.fileInput.onchange = () => {
+  const f = el.fileInput.files?.[0];
+  if (f) loadSingleFile(f);
+  el.fileInput.value = '';
+};
+function loadSingleFile(file: File): void {
+  loadModel({ kind: 'single-file', file, config: el.singleConfig.value as 'sd14' | 'server', base: new URL('model/', location.href).href });
+}
+
+// Drag and drop: a folder (diffusers), a .safetensors file, or an image.
+async function entriesFromDirectoryEntry(root: FileSystemDirectoryEntry): Promise<[string, File][]> {
+  const out: [string, File][] = [];
+  const readAll = (dir: FileSystemDirectoryEntry) => new Promise<FileSystemEntry[]>((ok, fail) => {
+    const reader = dir.createReader();
+    const all: FileSystemEntry[] = [];
+    const next = () => reader.readEntries((batch) => { if (!batch.length) ok(all); else { all.push(...batch); next(); } }, fail);
+    next();
+  });
+  async function walk(dir: FileSystemDirectoryEntry, prefix: string): Promise<void> {
+    for (const e of await readAll(dir)) {
+      if (e.isDirectory) await walk(e as FileSystemDirectoryEntry, `${prefix}${e.name}/`);
+      else out.push([`${prefix}${e.name}`, await new Promise<File>((ok, fail) => (e as FileSystemFileEntry).file(ok, fail))]);
+    }
+  }
+  await walk(root, `${root.name}/`);
+  return out;
+}
+
+let dragDepth = 0;
+window.addEventListener('dragenter', (e) => { e.preventDefault(); dragDepth++; document.body.classList.add('dragging'); });
+window.addEventListener('dragleave', () => { if (--dragDepth <= 0) { dragDepth = 0; document.body.classList.remove('dragging'); } });
+window.addEventListener('dragover', (e) => e.preventDefault());
+window.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dragDepth = 0;
+  document.body.classList.remove('dragging');
+  const items = Array.from(e.dataTransfer?.items ?? []).filter((i) => i.kind === 'file');
+  if (!items.length) return;
+  // Handles and entries must be taken synchronously, while the drop event lasts.
+  const first = items[0]!;
+  const handleP = (first as DataTransferItem & { getAsFileSystemHandle?: () => Promise<FileSystemHandle | null> }).getAsFileSystemHandle?.();
+  const entry = first.webkitGetAsEntry?.();
+  const file = first.getAsFile();
+  void (async () => {
+    const handle = await handleP?.catch(() => null);
+    if (handle?.kind === 'directory') return loadModel({ kind: 'directory', handle: handle as FileSystemDirectoryHandle });
+    if (entry?.isDirectory) return loadModel({ kind: 'entries', entries: await entriesFromDirectoryEntry(entry as FileSystemDirectoryEntry) });
+    if (!file) return;
+    if (/\.safetensors$/i.test(file.name)) return loadSingleFile(file);
+    if (file.type.startsWith('image/')) return setImageFile(file);
+    banner('Unsupported file', `${file.name}: drop a diffusers model folder, a .safetensors checkpoint, or an image.`, { warn: true });
+  })();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Task settings
+
+for (const t of Object.keys(TASK_LABELS) as WebTask[]) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'seg';
+  b.dataset['task'] = t;
+  b.textContent = TASK_LABELS[t];
+  b.setAttribute('role', 'radio');
+  b.onclick = () => selectTask(t);
+  el.tasks.append(b);
+}
+
+function lrText(lr: number | [number, number]): string { return Array.isArray(lr) ? lr.join(':') : String(lr); }
+
+function selectTask(t: WebTask): void {
+  task = t;
+  for (const b of el.tasks.querySelectorAll<HTMLButtonElement>('.seg')) {
+    const on = b.dataset['task'] === t;
+    b.classList.toggle('on', on);
+    b.setAttribute('aria-checked', String(on));
+  }
+  const d = TASK_DEFAULTS[t];
+  el.K.value = String(d.K);
+  el.lr.value = lrText(d.lr);
+  el.guidance.value = String(d.guidance);
+  el.method.value = d.method;
+  el.scaleRow.hidden = t !== 'superres';
+  el.sigmaRow.hidden = t !== 'deblur';
+  el.inputCard.hidden = t === 'generate';
+  el.maskTools.hidden = t !== 'inpaint';
+  el.maskCanvas.hidden = t !== 'inpaint';
+  el.sizeFromImage.disabled = t === 'generate';
+  el.K.disabled = d.method === 'none';
+  el.prompt.placeholder = t === 'generate' ? 'e.g. a coat' : 'optional, e.g. a coat';
+  redrawInput();
+  updateButtons();
+}
+el.method.onchange = () => { el.K.disabled = el.method.value === 'none' || el.method.value === 'replace'; };
+el.dice.onclick = () => { el.seed.value = String(Math.floor(Math.random() * 2 ** 31)); };
+
+function parseLr(v: string): number | [number, number] {
+  const parts = v.split(':').map((s) => Number(s.trim()));
+  if (parts.length === 1 && parts[0]! > 0) return parts[0]!;
+  if (parts.length === 2 && parts[0]! > 0 && parts[1]! > 0) return [parts[0]!, parts[1]!];
+  throw new Error(`Learning rate must be a positive number or 'from:to' (got '${v}').`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input image and mask
+
+/** The image as uploaded (any size); resized to the work size on demand. */
+let source: ImageBitmap | HTMLCanvasElement | null = null;
+let sourceName = '';
+/** working size = the OUTPUT size in pixels */
+let workW = 64, workH = 64;
+/** 1 = fill, at the output size */
+let mask = new Uint8Array(workW * workH);
+let brushErase = false;
+
+function setWorkSize(w: number, h: number): void {
+  if (w === workW && h === workH) { redrawInput(); return; }
+  // keep the painted mask, resampled (nearest) to the new size
+  const old = mask, ow = workW, oh = workH;
+  mask = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) mask[y * w + x] = old[Math.floor((y * oh) / h) * ow + Math.floor((x * ow) / w)]!;
+  workW = w; workH = h;
+  el.width.value = String(w);
+  el.height.value = String(h);
+  redrawInput();
+}
+for (const i of [el.width, el.height]) {
+  i.onchange = () => {
+    const w = Math.round(Number(el.width.value)), h = Math.round(Number(el.height.value));
+    if (w >= factor && h >= factor && w % factor === 0 && h % factor === 0 && w <= 2048 && h <= 2048) setWorkSize(w, h);
+    else { el.width.value = String(workW); el.height.value = String(workH); banner('Invalid size', `Width and height must be multiples of ${factor} (the VAE factor), at most 2048.`, { warn: true }); }
+  };
+}
+el.sizeFromImage.onclick = () => {
+  if (!source) return;
+  const s = task === 'superres' ? Number(el.scale.value) : 1;
+  const round = (v: number) => Math.max(factor, Math.round((v * s) / factor) * factor);
+  setWorkSize(Math.min(2048, round(source.width)), Math.min(2048, round(source.height)));
+};
+el.scale.onchange = () => redrawInput();
+
+/** Size of the image the task observes: the output size, or output / scale for super-resolution. */
+function observedSize(): [number, number] {
+  if (task !== 'superres') return [workW, workH];
+  const s = Number(el.scale.value);
+  return [Math.max(1, Math.round(workW / s)), Math.max(1, Math.round(workH / s))];
+}
+
+/** The source image resampled to w x h, as RGBA pixels. */
+function sourcePixels(w: number, h: number): ImageData {
+  const c = document.createElement('canvas');
+  c.width = w; c.height = h;
+  const g = c.getContext('2d', { willReadFrequently: true })!;
+  g.imageSmoothingEnabled = true;
+  g.imageSmoothingQuality = 'high';
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, w, h);
+  g.drawImage(source!, 0, 0, w, h);
+  return g.getImageData(0, 0, w, h);
+}
+
+function redrawInput(): void {
+  const has = source !== null;
+  el.inputEmpty.hidden = has;
+  el.inputCanvas.hidden = !has;
+  const [ow, oh] = observedSize();
+  if (has) {
+    el.inputCanvas.width = ow; el.inputCanvas.height = oh;
+    el.inputCanvas.getContext('2d')!.putImageData(sourcePixels(ow, oh), 0, 0);
+  }
+  el.inputCaption.textContent = has
+    ? `${sourceName} → ${ow}×${oh}${task === 'superres' ? ` (low-resolution input, output ${workW}×${workH})` : ''}`
+    : '';
+  drawMask();
+  updateButtons();
+}
+
+function drawMask(): void {
+  const c = el.maskCanvas;
+  c.width = workW; c.height = workH;
+  const img = new ImageData(workW, workH);
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    n++;
+    img.data[4 * i] = 255; img.data[4 * i + 1] = 64; img.data[4 * i + 2] = 96; img.data[4 * i + 3] = 150;
+  }
+  c.getContext('2d')!.putImageData(img, 0, 0);
+  if (task === 'inpaint' && source) el.inputCaption.textContent = `${sourceName} → ${workW}×${workH} · mask: ${n} of ${mask.length} pixels to fill`;
+}
+
+async function setImageFile(file: File): Promise<void> {
+  try {
+    source = await createImageBitmap(file);
+    sourceName = file.name;
+    redrawInput();
+  } catch {
+    banner('Could not read the image', `${file.name} is not an image this browser can decode.`, { warn: true });
+  }
+}
+el.openImage.onclick = () => el.imageInput.click();
+el.imageInput.onchange = () => {
+  const f = el.imageInput.files?.[0];
+  if (f) void setImageFile(f);
+  el.imageInput.value = '';
+};
+
+/** A procedural test picture (no files needed): soft background, a disc, a square, stripes. */
+el.sampleImage.onclick = () => {
+  const c = document.createElement('canvas');
+  c.width = 256; c.height = 256;
+  const g = c.getContext('2d')!;
+  const grad = g.createLinearGradient(0, 0, 256, 256);
+  grad.addColorStop(0, '#f4d9b0'); grad.addColorStop(1, '#6d8fc7');
+  g.fillStyle = grad; g.fillRect(0, 0, 256, 256);
+  g.fillStyle = '#2b3a67'; g.beginPath(); g.arc(96, 110, 56, 0, 2 * Math.PI); g.fill();
+  g.fillStyle = '#e85d4a'; g.fillRect(140, 140, 84, 84);
+  g.fillStyle = 'rgba(255,255,255,.7)';
+  for (let i = 0; i < 6; i++) g.fillRect(0, 20 + i * 10, 256, 4);
+  source = c;
+  sourceName = 'sample';
+  redrawInput();
+};
+
+// The brush: paints the mask at the output resolution; pointer positions are mapped through the
+// canvas's object-fit: contain box.
+function canvasPoint(e: PointerEvent): [number, number] {
+  const r = el.maskCanvas.getBoundingClientRect();
+  const s = Math.min(r.width / workW, r.height / workH);
+  const ox = (r.width - workW * s) / 2, oy = (r.height - workH * s) / 2;
+  return [(e.clientX - r.left - ox) / s, (e.clientY - r.top - oy) / s];
+}
+function stamp(cx: number, cy: number): void {
+  const rad = Number(el.brushSize.value) * Math.max(workW, workH) / 128;
+  const v = brushErase ? 0 : 1;
+  for (let y = Math.max(0, Math.floor(cy - rad)); y <= Math.min(workH - 1, Math.ceil(cy + rad)); y++) {
+    for (let x = Math.max(0, Math.floor(cx - rad)); x <= Math.min(workW - 1, Math.ceil(cx + rad)); x++) {
+      if ((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 <= rad * rad) mask[y * workW + x] = v;
+    }
+  }
+}
+let last: [number, number] | null = null;
+el.maskCanvas.addEventListener('pointerdown', (e) => {
+  el.maskCanvas.setPointerCapture(e.pointerId);
+  last = canvasPoint(e);
+  stamp(...last);
+  drawMask();
+});
+el.maskCanvas.addEventListener('pointermove', (e) => {
+  if (!last) return;
+  const p = canvasPoint(e);
+  const rad = Number(el.brushSize.value) * Math.max(workW, workH) / 128;
+  const n = Math.max(1, Math.ceil(Math.hypot(p[0] - last[0], p[1] - last[1]) / Math.max(0.5, rad / 2)));
+  for (let i = 1; i <= n; i++) stamp(last[0] + ((p[0] - last[0]) * i) / n, last[1] + ((p[1] - last[1]) * i) / n);
+  last = p;
+  drawMask();
+});
+for (const ev of ['pointerup', 'pointercancel'] as const) el.maskCanvas.addEventListener(ev, () => { last = null; updateButtons(); });
+const setBrush = (erase: boolean) => {
+  brushErase = erase;
+  el.brushPaint.classList.toggle('on', !erase); el.brushPaint.setAttribute('aria-pressed', String(!erase));
+  el.brushErase.classList.toggle('on', erase); el.brushErase.setAttribute('aria-pressed', String(erase));
+};
+el.brushPaint.onclick = () => setBrush(false);
+el.brushErase.onclick = () => setBrush(true);
+el.maskClear.onclick = () => { mask.fill(0); drawMask(); };
+el.maskInvert.onclick = () => { for (let i = 0; i < mask.length; i++) mask[i] = mask[i] ? 0 : 1; drawMask(); };
+el.openMask.onclick = () => el.maskInput.click();
+el.maskInput.onchange = async () => {
+  const f = el.maskInput.files?.[0];
+  el.maskInput.value = '';
+  if (!f) return;
+  try {
+    const bmp = await createImageBitmap(f);
+    const c = document.createElement('canvas');
+    c.width = workW; c.height = workH;
+    const g = c.getContext('2d', { willReadFrequently: true })!;
+    g.imageSmoothingEnabled = false;
+    g.drawImage(bmp, 0, 0, workW, workH);
+    const px = g.getImageData(0, 0, workW, workH).data;
+    // white = fill (inpainting tools' convention); resampling greys are thresholded
+    for (let i = 0; i < mask.length; i++) mask[i] = px[4 * i]! + px[4 * i + 1]! + px[4 * i + 2]! >= 3 * 128 ? 1 : 0;
+    drawMask();
+  } catch {
+    banner('Could not read the mask', `${f.name} is not an image this browser can decode.`, { warn: true });
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+function buildSpec(): TaskSpec {
+  const num = (i: HTMLInputElement) => Number(i.value);
+  const spec: TaskSpec = {
+    task,
+    prompt: el.prompt.value,
+    negativePrompt: el.negative.value,
+    guidance: num(el.guidance),
+    steps: num(el.steps),
+    K: el.method.value === 'none' || el.method.value === 'replace' ? 0 : num(el.K),
+    lr: parseLr(el.lr.value),
+    h: num(el.h),
+    schedule: el.schedule.value as TaskSpec['schedule'],
+    method: el.method.value as TaskSpec['method'],
+    seed: num(el.seed),
+  };
+  if (task === 'generate') {
+    spec.width = workW; spec.height = workH;
+    return spec;
+  }
+  if (!source) return spec;
+  const [ow, oh] = observedSize();
+  const px = sourcePixels(ow, oh);
+  spec.image = { data: rgbaToTensor({ width: ow, height: oh, data: px.data }), shape: [1, 3, oh, ow] };
+  if (task === 'superres') spec.scale = Number(el.scale.value);
+  if (task === 'deblur') spec.blurSigma = num(el.sigma);
+  if (task === 'inpaint') {
+    const known = new Float32Array(mask.length);
+    for (let i = 0; i < mask.length; i++) known[i] = mask[i] ? 0 : 1;
+    spec.mask = { data: known, shape: [1, 1, workH, workW] };
+  }
+  return spec;
+}
+
+function updateButtons(): void {
+  const idle = state.phase === 'ready' || state.phase === 'loaded';
+  for (const b of [el.loadDefault, el.openFolder, el.openFile]) b.disabled = !idle;
+  el.run.disabled = state.phase !== 'loaded' || (task !== 'generate' && !source);
+  el.cancel.disabled = state.phase !== 'running';
+}
+
+el.run.onclick = () => {
+  let spec: TaskSpec;
+  try {
+    spec = buildSpec();
+  } catch (e) {
+    banner('Check the settings', (e as Error).message, { warn: true });
+    return;
+  }
+  const problems = specProblems(spec, factor);
+  if (problems.length) { banner('Check the settings', problems.join('\n'), { warn: true }); return; }
+  clearBanner();
+  state.lastSpec = spec;
+  state.result = null;
+  state.runError = null;
+  state.previews = 0;
+  state.phase = 'running';
+  activeRun = ++runId;
+  runStarted = performance.now();
+  el.download.hidden = true;
+  el.runStatus.classList.remove('bad');
+  el.runStatus.textContent = 'Starting… (the first run compiles the GPU kernels)';
+  setProgress(el.runProgress, 0);
+  updateButtons();
+  const every = Math.max(0, Math.round(Number(el.previewEvery.value) || 0));
+  // the spec is cloned into the worker; window.__tether.lastSpec keeps the page's copy
+  send({ type: 'run', id: activeRun, spec, previewEvery: every });
+};
+el.cancel.onclick = () => {
+  if (activeRun === null) return;
+  send({ type: 'cancel', id: activeRun });
+  el.runStatus.textContent = 'Cancelling…';
+  el.cancel.disabled = true;
+};
+
+function onProgress(msg: Extract<FromWorker, { type: 'progress' }>): void {
+  if (msg.id !== activeRun) return;
+  setProgress(el.runProgress, msg.step / msg.steps);
+  const elapsed = (performance.now() - runStarted) / 1000;
+  const eta = msg.step > 0 ? (elapsed / msg.step) * (msg.steps - msg.step) : 0;
+  el.runStatus.textContent = `Step ${msg.step} of ${msg.steps} · ${msg.evals} UNet evaluations · ${secs(elapsed)}` +
+    (msg.step < msg.steps ? ` · about ${secs(eta)} left` : ' · decoding…');
+  if (msg.preview) {
+    state.previews++;
+    const { rgba, width, height } = msg.preview;
+    drawOutput(new ImageData(new Uint8ClampedArray(rgba), width, height));
+    el.outputCaption.textContent = `Predicted image at step ${msg.step} of ${msg.steps}`;
+  }
+}
+
+function drawOutput(img: ImageData): void {
+  el.outputCanvas.width = img.width;
+  el.outputCanvas.height = img.height;
+  el.outputCanvas.getContext('2d')!.putImageData(img, 0, 0);
+  el.outputEmpty.hidden = true;
+}
+
+function showResult(image: ImageData4, seconds: number, evals: number): void {
+  const [, c, H, W] = image.shape;
+  const rgba = tensorToRgba(image.data, c, H, W);
+  drawOutput(new ImageData(new Uint8ClampedArray(rgba.data), W, H));
+  el.outputCaption.textContent = `Result ${W}×${H} · ${TASK_LABELS[task]} · seed ${state.lastSpec?.seed} · ${evals} UNet evaluations in ${secs(seconds)}`;
+  el.runStatus.textContent = `Done in ${secs(seconds)}.`;
+  setProgress(el.runProgress, 1);
+  el.outputCanvas.toBlob((blob) => {
+    if (!blob) return;
+    if (el.download.href) URL.revokeObjectURL(el.download.href);
+    el.download.href = URL.createObjectURL(blob);
+    el.download.download = `tether-${state.lastSpec?.task ?? 'result'}-seed${state.lastSpec?.seed ?? 0}.png`;
+    el.download.hidden = false;
+  }, 'image/png');
+}
+
+function finishRun(): void {
+  activeRun = null;
+  if (state.phase === 'running') state.phase = 'loaded';
+  if (state.phase !== 'loaded') el.runProgress.hidden = true;
+  updateButtons();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+selectTask((params.get('task') as WebTask | null) && params.get('task')! in TASK_LABELS ? params.get('task') as WebTask : 'inpaint');
+startEngine();

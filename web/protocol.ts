@@ -1,0 +1,67 @@
+// Messages between the page (main.ts) and the engine worker (engine_worker.ts). Everything here
+// is structured-cloneable: File objects and directory handles cross as they are (the worker
+// reads them by byte ranges; nothing is copied whole).
+import type { ImageData4 } from '../src/pipeline/tasks.js';
+import type { ReadStats } from './model_files.js';
+import type { TaskSpec } from './task_spec.js';
+
+export type ModelChoice =
+  /** the default model, served by tools/serve_web.mjs under `base` */
+  | { kind: 'server'; base: string }
+  /** a diffusers folder: (path relative to the chosen folder, File) pairs */
+  | { kind: 'entries'; entries: [string, File][]; name?: string }
+  /** a diffusers folder opened with showDirectoryPicker() */
+  | { kind: 'directory'; handle: FileSystemDirectoryHandle }
+  /** a single-file SD 1.x checkpoint; configs: SD 1.4's, or the default model's folder */
+  | { kind: 'single-file'; file: File; config: 'sd14' | 'server'; base: string };
+
+export type WeightChoice = 'auto' | 'f32' | 'f16';
+
+export interface EngineInfo {
+  adapter: string;
+  vendor: string;
+  architecture: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  /** the adapter offers shader-f16 */
+  f16Available: boolean;
+  subgroups: boolean;
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number; maxComputeInvocationsPerWorkgroup: number; maxStorageBuffersPerShaderStage: number };
+}
+
+export interface ModelInfo {
+  name: string;
+  kind: 'diffusers' | 'single-file';
+  weightDtype: 'f16' | 'f32';
+  /** why this weight type */
+  weightWhy: string;
+  /** VAE down-sampling factor */
+  factor: number;
+  /** the UNet's native image size in pixels (sample_size x factor) */
+  nativeSize: number;
+  /** bytes of weights resident on the GPU */
+  gpuBytes: number;
+  seconds: number;
+  reads: ReadStats;
+}
+
+export type ToWorker =
+  | { type: 'init'; disableF16?: boolean }
+  | { type: 'load'; model: ModelChoice; weights: WeightChoice }
+  | { type: 'run'; id: number; spec: TaskSpec; previewEvery: number }
+  | { type: 'cancel'; id: number }
+  /** test hook: destroys the device as a driver reset would (device.lost fires) */
+  | { type: 'lose-device' };
+
+export type FromWorker =
+  | { type: 'ready'; info: EngineInfo }
+  | { type: 'no-webgpu'; message: string }
+  | { type: 'lost'; message: string }
+  | { type: 'load-status'; text: string; fraction: number | null }
+  | { type: 'loaded'; model: ModelInfo }
+  | { type: 'load-error'; message: string; tooBig: boolean; reads: ReadStats }
+  | { type: 'progress'; id: number; step: number; steps: number; evals: number; elapsedMs: number; preview?: { rgba: Uint8ClampedArray; width: number; height: number } }
+  | { type: 'done'; id: number; image: ImageData4; evals: number; calls: number; seconds: number }
+  | { type: 'run-error'; id: number; message: string; cancelled: boolean };
