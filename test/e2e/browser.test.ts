@@ -1,0 +1,184 @@
+// End to end in real headless Chromium (SwiftShader WebGPU, f32): the page built by
+// tools/build_web.mjs loads the default model over HTTP Range requests, inpaints an uploaded
+// image under a mask painted with the brush, and its raw float output must match runTask in Node
+// (Dawn, f32 weights) for the same TaskSpec: same seed, same inputs. Also: the cancel button, a
+// lost device, and a browser without WebGPU each give a clear message, not a blank page.
+import { writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GpuContext } from '../../src/gpu/context.js';
+import { createNodeGpuContext } from '../../src/gpu/device_node.js';
+import type { StableDiffusionModel } from '../../src/models/load_pipeline.js';
+import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
+import { taskModels } from '../../src/pipeline/sd_pipeline.js';
+import { runTask } from '../../src/pipeline/tasks.js';
+import { toTaskRequest, type TaskSpec } from '../../web/task_spec.js';
+import {
+  artifactPath, buildAndServe, collectLogs, launchChromium, snapshot, waitForPhase, waitForText, type WebServer,
+} from './browser_helpers.js';
+
+/**
+ * f32 agreement of two f32 implementations (SwiftShader vs Dawn/lavapipe: different kernel
+ * variants and FMA contraction, so per-call differences of ~1e-6 relative, amplified by the
+ * sampler's finite differences; shared/golden/goldens_sampler/README.md, well-conditioned cases).
+ */
+const ATOL = 2e-3;
+const RTOL = 2e-3;
+
+/** A small test picture: a soft gradient with a dark disc and a light square. */
+function testPng(size: number): Buffer {
+  const png = new PNG({ width: size, height: size });
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const i = 4 * (y * size + x);
+      const u = x / size, v = y / size;
+      const disc = (u - 0.38) ** 2 + (v - 0.42) ** 2 < 0.06;
+      const square = u > 0.55 && u < 0.85 && v > 0.55 && v < 0.85;
+      png.data[i] = disc ? 40 : square ? 230 : Math.round(200 - 120 * u);
+      png.data[i + 1] = disc ? 50 : square ? 210 : Math.round(120 + 80 * v);
+      png.data[i + 2] = disc ? 100 : square ? 120 : Math.round(90 + 100 * u * v);
+      png.data[i + 3] = 255;
+    }
+  }
+  return PNG.sync.write(png);
+}
+
+describe('web page in headless Chromium', () => {
+  let server: WebServer;
+  let browser: Browser;
+  let page: Page;
+  let logs: string[];
+  const started = Date.now();
+
+  beforeAll(async () => {
+    server = await buildAndServe();
+    if (!server.modelDir) throw new Error('no default model: neither weights/fmnist nor ../shared/golden exists');
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    logs = collectLogs(page);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    console.log(`browser e2e: ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
+  });
+
+  it('inpaints in the browser and matches the Node result for the same seed and inputs', async () => {
+    // Node side: load the same model folder with f32 weights while the browser loads it.
+    const nodeSide = (async () => {
+      const ctx: GpuContext = await createNodeGpuContext();
+      const sd: StableDiffusionModel = await loadPipelineFromPath(ctx, server.modelDir!, { weightDtype: 'f32' });
+      return { ctx, sd };
+    })();
+
+    await page.goto(`${server.url}?task=inpaint`);
+    const loaded = await waitForPhase(page, ['loaded', 'no-webgpu', 'lost'], 120_000, logs);
+    expect(loaded.loadError, JSON.stringify(loaded.loadError)).toBeNull();
+    expect(loaded.phase).toBe('loaded');
+    expect(loaded.engine!.f16Available).toBe(false);           // SwiftShader
+    expect(loaded.model!.weightDtype).toBe('f32');
+    await waitForText(page, '#adapter-text', 'f16 not available');
+
+    // Inputs through the UI: an uploaded PNG at the model's native size, a mask painted with the brush.
+    const size = loaded.model!.nativeSize;
+    const pngPath = artifactPath(`input-${size}.png`);
+    writeFileSync(pngPath, testPng(size));
+    await page.setInputFiles('#image-input', pngPath);
+    await waitForText(page, '#input-caption', `${size}×${size}`);
+    const box = (await page.locator('#mask-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.35);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.6, { steps: 12 });
+    await page.mouse.up();
+    await waitForText(page, '#input-caption', 'pixels to fill');
+    await page.fill('#prompt', 'a coat');
+    await page.fill('#steps', '4');
+    await page.fill('#K', '2');
+    await page.fill('#seed', '1234');
+
+    const t0 = Date.now();
+    await page.click('#run');
+    const done = await waitForPhase(page, ['loaded', 'lost'], 240_000, logs);
+    const browserSeconds = (Date.now() - t0) / 1000;
+    expect(done.runError, `${done.runError}\n${logs.join('\n')}`).toBeNull();
+    expect(done.hasResult).toBe(true);
+    expect(done.previews).toBeGreaterThanOrEqual(1);          // an intermediate x0 was decoded and shown
+    expect(await page.locator('#download').isVisible()).toBe(true);
+    expect(await page.locator('#download').getAttribute('href')).toMatch(/^blob:/);
+    await page.screenshot({ path: artifactPath('browser-inpaint.png'), fullPage: true });
+
+    // The exact spec the page ran (inputs included) and its raw float result.
+    const { spec, result } = await page.evaluate(() => {
+      const t = (window as unknown as { __tether: { lastSpec: TaskSpec; result: { image: { data: Float32Array; shape: number[] } } } }).__tether;
+      const arr = (d?: { data: Float32Array; shape: number[] }) => (d ? { data: Array.from(d.data), shape: d.shape } : undefined);
+      return { spec: { ...t.lastSpec, image: arr(t.lastSpec.image), mask: arr(t.lastSpec.mask) }, result: arr(t.result.image)! };
+    });
+    expect(spec).toMatchObject({ task: 'inpaint', steps: 4, K: 2, seed: 1234, prompt: 'a coat', method: 'newton' });
+    const maskData = spec.mask!.data;
+    expect(maskData.some((v) => v === 0) && maskData.some((v) => v === 1)).toBe(true);
+    expect(maskData.every((v) => v === 0 || v === 1)).toBe(true);
+    const f32 = (d: { data: number[]; shape: number[] }) => ({ data: Float32Array.from(d.data), shape: d.shape as [number, number, number, number] });
+    const nodeSpec: TaskSpec = { ...(spec as unknown as TaskSpec), image: f32(spec.image!), mask: f32(spec.mask!) };
+
+    const { ctx, sd } = await nodeSide;
+    try {
+      const t1 = Date.now();
+      const node = await runTask(ctx, taskModels(ctx, sd), toTaskRequest(nodeSpec));
+      const nodeSeconds = (Date.now() - t1) / 1000;
+      expect(result.shape).toEqual([...node.image.shape]);
+      let maxDiff = 0, worst = 0;
+      for (let i = 0; i < node.image.data.length; i++) {
+        const a = result.data[i]!, b = node.image.data[i]!;
+        const d = Math.abs(a - b);
+        maxDiff = Math.max(maxDiff, d);
+        worst = Math.max(worst, d / (ATOL + RTOL * Math.abs(b)));
+      }
+      console.log(`browser (SwiftShader) ${browserSeconds.toFixed(1)} s vs Node (${ctx.adapter.description || ctx.adapter.architecture}) ` +
+        `${nodeSeconds.toFixed(1)} s; max |browser - node| = ${maxDiff.toExponential(2)} (tolerance ratio ${worst.toFixed(3)})`);
+      expect(worst, `max |browser - node| = ${maxDiff}`).toBeLessThanOrEqual(1);
+    } finally {
+      sd.destroy(ctx);
+      ctx.device.destroy();
+    }
+  }, 420_000);
+
+  it('cancel stops a run and leaves the page ready', async () => {
+    await page.fill('#steps', '50');
+    await page.click('#run');
+    await page.waitForFunction(() => (window as unknown as { __tether: { phase: string } }).__tether.phase === 'running');
+    await page.click('#cancel');
+    const s = await waitForPhase(page, ['loaded'], 120_000, logs);
+    expect(s.runError).toBe('cancelled');
+    await waitForText(page, '#run-status', 'Cancelled.', { exact: true });
+    expect(await page.locator('#run').isEnabled()).toBe(true);
+  }, 180_000);
+
+  it('a lost device gives a message and the engine restarts', async () => {
+    await page.evaluate(() => (window as unknown as { __tether: { loseDevice(): void } }).__tether.loseDevice());
+    await waitForPhase(page, ['lost'], 30_000, logs);
+    expect(await page.locator('#banner').isVisible()).toBe(true);
+    await waitForText(page, '#banner-title', 'The GPU device was lost', { exact: true });
+    expect(await page.locator('#run').isDisabled()).toBe(true);
+    await page.click('#banner-action');                        // Restart engine: reloads the model
+    const s = await waitForPhase(page, ['loaded'], 120_000, logs);
+    expect(s.loadError).toBeNull();
+  }, 180_000);
+
+  it('without WebGPU the page says so instead of staying blank', async () => {
+    const plain = await launchChromium(false);                  // no --enable-unsafe-webgpu: no adapter
+    try {
+      const p = await plain.newPage();
+      await p.goto(server.url);
+      const s = await waitForPhase(p, ['no-webgpu'], 30_000);
+      expect(s.phase).toBe('no-webgpu');
+      await waitForText(p, '#banner-title', 'WebGPU is not available', { exact: true });
+      await waitForText(p, '#adapter-text', 'No WebGPU', { exact: true });
+      await p.screenshot({ path: artifactPath('browser-no-webgpu.png') });
+    } finally {
+      await plain.close();
+    }
+    expect((await snapshot(page)).phase).toBe('loaded');
+  }, 60_000);
+});

@@ -1,0 +1,123 @@
+// The model is read through the browser File byte source by byte ranges, never whole: the golden
+// model folder is loaded (1) in headless Chromium through <input type=file webkitdirectory> and a
+// single .safetensors through <input type=file>, and (2) in Node through File objects, with every
+// read recorded (web/model_files.ts countingModelFiles). No read may be longer than the largest
+// single tensor of the files read.
+import { openAsBlob } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeGpuContext } from '../../src/gpu/device_node.js';
+import { loadPipeline } from '../../src/models/load_pipeline.js';
+import { fileByteSource } from '../../src/weights/byte_source_node.js';
+import { fileListModelFiles, openSafetensors } from '../../src/weights/index.js';
+import { countingModelFiles, emptyReadStats } from '../../web/model_files.js';
+import { buildAndServe, collectLogs, GOLDEN, launchChromium, waitForPhase, type WebServer } from './browser_helpers.js';
+
+const WEIGHT_FILES = ['text_encoder/model.safetensors', 'unet/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors'];
+const SINGLE_FILE = 'single_file/tiny-sd14-public.safetensors';
+
+/** Largest tensor (bytes) and largest header (8-byte prefix + JSON) of some safetensors files. */
+async function layout(paths: string[]): Promise<{ largestTensor: number; largestHeader: number; sizes: number[] }> {
+  let largestTensor = 0, largestHeader = 0;
+  const sizes: number[] = [];
+  for (const p of paths) {
+    const src = await fileByteSource(p);
+    try {
+      const f = await openSafetensors(src);
+      sizes.push(src.size);
+      let first = Infinity;
+      for (const t of f.tensors.values()) { largestTensor = Math.max(largestTensor, t.end - t.begin); first = Math.min(first, t.begin); }
+      largestHeader = Math.max(largestHeader, first);
+    } finally {
+      await src.close?.();
+    }
+  }
+  return { largestTensor, largestHeader, sizes };
+}
+
+interface Reads { reads: number; bytes: number; maxRead: number; maxReadAt: string; opened: Record<string, number> }
+
+function checkReads(reads: Reads, l: { largestTensor: number; largestHeader: number; sizes: number[] }, what: string): void {
+  const total = l.sizes.reduce((a, b) => a + b, 0);
+  console.log(`${what}: ${reads.reads} reads, ${(reads.bytes / 2 ** 20).toFixed(2)} MiB of ${(total / 2 ** 20).toFixed(2)} MiB in files; ` +
+    `largest read ${reads.maxRead} B (${reads.maxReadAt}); largest tensor ${l.largestTensor} B, largest header ${l.largestHeader} B`);
+  expect(Object.keys(reads.opened).length).toBe(l.sizes.length);
+  expect(l.largestHeader).toBeLessThan(l.largestTensor);
+  expect(reads.maxRead).toBeGreaterThan(0);
+  expect(reads.maxRead).toBeLessThanOrEqual(l.largestTensor);  // one tensor at most: never a whole file
+  expect(reads.maxRead).toBeLessThan(Math.min(...l.sizes));
+  expect(reads.bytes).toBeGreaterThan(0.9 * total);            // everything was read ...
+  expect(reads.bytes).toBeLessThan(1.1 * total);               // ... about once
+}
+
+describe('model files are read by byte ranges', () => {
+  let server: WebServer;
+  let browser: Browser;
+  let page: Page;
+  let logs: string[];
+
+  beforeAll(async () => {
+    server = await buildAndServe(GOLDEN);     // the golden folder's configs, for the single-file case
+    browser = await launchChromium();
+    page = await browser.newPage();
+    logs = collectLogs(page);
+    await page.goto(`${server.url}?autoload=0`);
+    await waitForPhase(page, ['ready', 'no-webgpu'], 60_000, logs);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('Chromium: a folder picked with <input webkitdirectory>', async () => {
+    await page.setInputFiles('#folder-input', GOLDEN);      // the whole folder, as a user would pick it
+    const s = await waitForPhase(page, ['loaded'], 120_000, logs);
+    expect(s.loadError, JSON.stringify(s.loadError)).toBeNull();
+    expect(s.model!.name).toBe('golden');
+    checkReads(s.model!.reads, await layout(WEIGHT_FILES.map((f) => join(GOLDEN, f))), 'Chromium folder');
+  }, 180_000);
+
+  it('Chromium: a single .safetensors file (configs from the served folder; wrong configs give a clear error)', async () => {
+    await page.selectOption('#single-config', 'sd14');
+    await page.setInputFiles('#file-input', join(GOLDEN, SINGLE_FILE));
+    const bad = await waitForPhase(page, ['loaded'], 120_000, logs);
+    expect(bad.loadError?.message).toMatch(/SD 1\.4 configs/);
+    expect(await page.locator('#banner-title').textContent()).toBe('The model could not be loaded');
+
+    await page.selectOption('#single-config', 'server');
+    await page.setInputFiles('#file-input', join(GOLDEN, SINGLE_FILE));
+    const s = await waitForPhase(page, ['loaded'], 120_000, logs);
+    expect(s.loadError, JSON.stringify(s.loadError)).toBeNull();
+    expect(s.model!.name).toMatch(/tiny-sd14-public\.safetensors$/);
+    checkReads(s.model!.reads, await layout([join(GOLDEN, SINGLE_FILE)]), 'Chromium single file');
+  }, 240_000);
+
+  it('Node: File objects (file-backed Blobs) through fileListModelFiles', async () => {
+    const files: File[] = [];
+    async function walk(dir: string): Promise<void> {
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else {
+          const f = new File([await openAsBlob(p)], e.name);
+          Object.defineProperty(f, 'webkitRelativePath', { value: `golden/${relative(GOLDEN, p)}` });
+          files.push(f);
+        }
+      }
+    }
+    for (const d of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) await walk(join(GOLDEN, d));
+    const stats = emptyReadStats();
+    const ctx = await createNodeGpuContext();
+    try {
+      const sd = await loadPipeline(ctx, { kind: 'diffusers', files: countingModelFiles(fileListModelFiles(files), stats) }, { weightDtype: 'f32' });
+      sd.destroy(ctx);
+      expect(sd.name).toBe('golden');
+    } finally {
+      ctx.device.destroy();
+    }
+    checkReads(stats, await layout(WEIGHT_FILES.map((f) => join(GOLDEN, f))), 'Node File');
+  }, 120_000);
+});
