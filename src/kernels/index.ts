@@ -5,17 +5,18 @@ export type { Broadcast, ElementwiseOp, UnaryOp } from './elementwise.js';
 export { axpbyScaled, axpbyScaledKernel } from './axpby_scaled.js';
 export { axisMatmul, axisMatmulKernel } from './axis_matmul.js';
 export {
-  GROUP_NORM_CHUNK, groupNorm, groupNormAlgorithm, groupNormWorkgroup, groupNormApplyKernel, groupNormKernel, groupNormStatsKernel, groupNormVec4Kernel,
+  GROUP_NORM_CHUNK, groupNorm, groupNormAlgorithm, groupNormApplyKernel, groupNormKernel, groupNormStatsKernel,
+  groupNormVec4Kernel, groupNormWorkgroup,
 } from './group_norm.js';
 export type { GroupNormAlgorithm, GroupNormOptions } from './group_norm.js';
 export { layerNorm, layerNormKernel, layerNormSizes, layerNormVec4Kernel } from './layer_norm.js';
+export type { LayerNormTuning } from './layer_norm.js';
 export { geglu, gegluKernel } from './geglu.js';
 export { transpose, transposeKernel } from './transpose.js';
 export { upsampleNearest, upsampleNearestKernel } from './upsample_nearest.js';
 export { concatChannels, concatKernel } from './concat.js';
 export { timestepEmbedding, timestepEmbeddingKernel, timestepFrequencies } from './timestep_embedding.js';
 export type { TimestepEmbeddingOptions } from './timestep_embedding.js';
-export type { LayerNormTuning } from './layer_norm.js';
 export { maxAbs, maxAbsPerSample, reduceMaxAbsFinalKernel, reduceMaxAbsKernel } from './reduce.js';
 export { concat0, copyRangeKernel, fill, fillKernel, slice0 } from './tensor_ops.js';
 // The style path (CLIP vision features, Gram loss) and its explicit backward pass.
