@@ -26,18 +26,22 @@ let ctx: GpuContext | null = null;
 let sd: StableDiffusionModel | null = null;
 let models: TaskModels | null = null;
 const runs = new Map<number, AbortController>();
+/** a smaller buffer limit than the device's, for tests of the too-big path (null = the device's) */
+let bindingLimit: number | null = null;
 
 function post(msg: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(msg, transfer);
 }
 
-const MB = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MB`;
+/** 1536 -> '1.5 kB', 3e6 -> '2.9 MB' (binary units, as the device limits are) */
+const MB = (b: number) => (b < 2 ** 20 ? `${(b / 1024).toFixed(b < 10 * 1024 ? 1 : 0)} kB` : `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MB`);
 
 /** Errors that mean "this model does not fit this device". */
 class TooBigError extends Error {}
 const TOO_BIG = /out of memory|\bOOM\b|maxBufferSize|maxStorageBufferBindingSize|allocation failed|too large/i;
 
-async function init(disableF16: boolean): Promise<void> {
+async function init(disableF16: boolean, limitOverride?: number): Promise<void> {
+  bindingLimit = limitOverride && limitOverride > 0 ? limitOverride : null;
   const gpu = (self.navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) {
     post({ type: 'no-webgpu', message: 'This browser does not offer WebGPU (navigator.gpu is missing).' });
@@ -111,7 +115,7 @@ async function preflight(c: GpuContext, source: ModelSource, dtype: 'f16' | 'f32
     const sf = await loadSingleFileWeights(source.file);
     trees = [sf.text_encoder, sf.unet, sf.vae];
   }
-  const limit = Math.min(c.limits.maxStorageBufferBindingSize, c.limits.maxBufferSize);
+  const limit = Math.min(c.limits.maxStorageBufferBindingSize, c.limits.maxBufferSize, bindingLimit ?? Infinity);
   const per = dtype === 'f16' ? 2 : 4;
   let total = 0;
   const over: string[] = [];
@@ -125,7 +129,7 @@ async function preflight(c: GpuContext, source: ModelSource, dtype: 'f16' | 'f32
   }
   if (over.length) {
     throw new TooBigError(`${over.length} weight tensor${over.length > 1 ? 's are' : ' is'} larger than the biggest GPU buffer ` +
-      `this device allows (${MB(limit)}): ${over.slice(0, 3).join(', ')}${over.length > 3 ? ', …' : ''}.` +
+      `this device allows (${MB(limit)}): ${over.slice(0, 3).join(', ')}${over.length > 3 ? `, and ${over.length - 3} more` : ''}.` +
       (dtype === 'f32' && c.hasF16 ? ' f16 weights would halve them.' : ''));
   }
   return total;
@@ -245,7 +249,7 @@ async function run(id: number, spec: TaskSpec, previewEvery: number): Promise<vo
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
   switch (msg.type) {
-    case 'init': void init(Boolean(msg.disableF16)); break;
+    case 'init': void init(Boolean(msg.disableF16), msg.bindingLimit); break;
     case 'load': void load(msg.model, msg.weights); break;
     case 'run': void run(msg.id, msg.spec, msg.previewEvery); break;
     case 'cancel': runs.get(msg.id)?.abort(new DOMException('cancelled', 'AbortError')); break;

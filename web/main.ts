@@ -14,6 +14,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const el = {
   adapter: $('adapter'), adapterText: $('adapter-text'),
   banner: $('banner'), bannerTitle: $('banner-title'), bannerText: $('banner-text'),
+  bannerDetails: $<HTMLDetailsElement>('banner-details'), bannerPre: $('banner-pre'),
   bannerAction: $<HTMLButtonElement>('banner-action'), bannerClose: $<HTMLButtonElement>('banner-close'),
   loadDefault: $<HTMLButtonElement>('load-default'), openFolder: $<HTMLButtonElement>('open-folder'),
   openFile: $<HTMLButtonElement>('open-file'), folderInput: $<HTMLInputElement>('folder-input'),
@@ -73,9 +74,12 @@ let runStarted = 0;
 // ---------------------------------------------------------------------------------------------
 // Messages to the user
 
-function banner(title: string, text: string, opts: { warn?: boolean; action?: [string, () => void] } = {}): void {
+function banner(title: string, text: string, opts: { warn?: boolean; action?: [string, () => void]; details?: string } = {}): void {
   el.bannerTitle.textContent = title;
   el.bannerText.textContent = text;
+  el.bannerDetails.hidden = !opts.details;
+  el.bannerDetails.open = false;
+  el.bannerPre.textContent = opts.details ?? '';
   el.banner.classList.toggle('warn', Boolean(opts.warn));
   el.bannerAction.hidden = !opts.action;
   if (opts.action) {
@@ -85,6 +89,14 @@ function banner(title: string, text: string, opts: { warn?: boolean; action?: [s
   el.banner.hidden = false;
 }
 function clearBanner(): void { el.banner.hidden = true; }
+
+/** A long engine message -> its first line (plus a closing '(hint)' line), and the rest as details. */
+function summarize(message: string): { text: string; details?: string } {
+  const lines = message.split('\n');
+  if (lines.length <= 3) return { text: message };
+  const hint = lines[lines.length - 1]!.startsWith('(') ? `\n${lines[lines.length - 1]}` : '';
+  return { text: lines[0]! + hint, details: message };
+}
 el.bannerClose.onclick = clearBanner;
 
 function setProgress(box: HTMLElement, fraction: number | null): void {
@@ -93,7 +105,7 @@ function setProgress(box: HTMLElement, fraction: number | null): void {
   (box.firstElementChild as HTMLElement).style.width = fraction === null ? '' : `${(100 * fraction).toFixed(1)}%`;
 }
 
-const MB = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MB`;
+const MB = (b: number) => (b < 2 ** 20 ? `${(b / 1024).toFixed(b < 10 * 1024 ? 1 : 0)} kB` : `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MB`);
 const secs = (s: number) => (s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
 
 window.addEventListener('error', (e) => banner('Something went wrong', String(e.message || e.error)));
@@ -124,7 +136,7 @@ function startEngine(): void {
     ev.preventDefault();
     banner('The engine failed to start', ev.message || 'the worker script could not be loaded');
   };
-  send({ type: 'init', disableF16: params.get('f16') === '0' });
+  send({ type: 'init', disableF16: params.get('f16') === '0', bindingLimit: Number(params.get('bindingLimit')) || undefined });
 }
 
 function noWebGpu(detail: string): void {
@@ -181,13 +193,16 @@ function onWorker(msg: FromWorker): void {
       state.loadError = { message: msg.message, tooBig: msg.tooBig, reads: msg.reads };
       state.phase = state.phase === 'lost' ? 'lost' : 'ready';
       el.loadProgress.hidden = true;
-      el.modelStatus.textContent = msg.tooBig ? 'The model is too big for this device.' : `Could not load the model: ${msg.message.split('\n')[0]}`;
+      el.modelBadge.textContent = msg.tooBig ? 'too big' : 'error';
+      el.modelBadge.className = 'badge';
+      el.modelStatus.textContent = msg.tooBig ? 'The model is too big for this device.' : 'Could not load the model (see the message above).';
       el.modelStatus.classList.add('bad');
+      const { text, details } = summarize(msg.message);
       if (msg.tooBig) {
-        banner('This model is too big for this device', `${msg.message}\nTry a smaller model, f16 weights on a GPU with shader-f16, ` +
-          'or a device with more GPU memory.');
+        banner('This model is too big for this device', `${text}\nTry a smaller model, f16 weights on a GPU with shader-f16, ` +
+          'or a device with more GPU memory.', { details });
       } else {
-        banner('The model could not be loaded', msg.message);
+        banner('The model could not be loaded', text, { details });
       }
       updateButtons();
       break;
@@ -205,7 +220,7 @@ function onWorker(msg: FromWorker): void {
       state.runError = msg.message;
       el.runStatus.textContent = msg.cancelled ? 'Cancelled.' : `Failed: ${msg.message.split('\n')[0]}`;
       el.runStatus.classList.toggle('bad', !msg.cancelled);
-      if (!msg.cancelled && state.phase !== 'lost') banner('The task failed', msg.message);
+      if (!msg.cancelled && state.phase !== 'lost') banner('The task failed', summarize(msg.message).text, { details: summarize(msg.message).details });
       finishRun();
       break;
     }

@@ -48,7 +48,8 @@ export interface ModelInfo {
 }
 
 export type ToWorker =
-  | { type: 'init'; disableF16?: boolean }
+  /** bindingLimit: pretend the device's largest buffer is this many bytes (tests of the too-big message) */
+  | { type: 'init'; disableF16?: boolean; bindingLimit?: number }
   | { type: 'load'; model: ModelChoice; weights: WeightChoice }
   | { type: 'run'; id: number; spec: TaskSpec; previewEvery: number }
   | { type: 'cancel'; id: number }

@@ -95,6 +95,22 @@ describe('model files are read by byte ranges', () => {
     checkReads(s.model!.reads, await layout([join(GOLDEN, SINGLE_FILE)]), 'Chromium single file');
   }, 240_000);
 
+  it('Chromium: a model over the device limits is refused with a message, before any weight is uploaded', async () => {
+    const p = await browser.newPage();
+    try {
+      // pretend the largest GPU buffer is 100 kB: the golden UNet has 295 kB tensors
+      await p.goto(`${server.url}?bindingLimit=100000`);
+      const s = await waitForPhase(p, ['loaded'], 60_000);
+      expect(s.loadError?.tooBig).toBe(true);
+      expect(s.loadError?.message).toMatch(/larger than the biggest GPU buffer this device allows/);
+      expect(await p.locator('#banner-title').textContent()).toBe('This model is too big for this device');
+      expect(await p.locator('#model-status').textContent()).toBe('The model is too big for this device.');
+      expect(await p.locator('#run').isDisabled()).toBe(true);
+    } finally {
+      await p.close();
+    }
+  }, 90_000);
+
   it('Node: File objects (file-backed Blobs) through fileListModelFiles', async () => {
     const files: File[] = [];
     async function walk(dir: string): Promise<void> {
