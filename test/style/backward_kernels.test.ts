@@ -53,7 +53,7 @@ function checkGrad(what: string, f: (x: Float64Array) => ArrayLike<number>, x: A
 describe('bilinear resize', () => {
   for (const [shape, Ho, Wo] of [[[1, 3, 128, 128], 64, 64], [[2, 3, 37, 29], 16, 20], [[1, 2, 5, 7], 11, 13], [[1, 1, 512, 40], 224, 17]] as const) {
     gpuTest(`[${shape}] -> ${Ho}x${Wo}`, async (ctx) => {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = shape.reduce((a: number, b: number) => a * b, 1);
       const x = randu(n, 1), dy = randn(shape[0] * shape[1] * Ho * Wo, 2);
       const f = (v: Float64Array) => bilinearResizeRef(v, shape, Ho, Wo);
       expectClose(await ctx.read(bilinearResize(ctx, ctx.upload(x, shape), Ho, Wo)), f(Float64Array.from(x)), F32_TOL, 'forward');

@@ -65,7 +65,7 @@ export function clipBackwardRef(fw: RefForward, dLast: ArrayLike<number>, shape:
   const dims: AttnDims = { B: N, Nq: T, Nk: T, heads: cfg.heads, D: Dm / cfg.heads };
   const scale = (Dm / cfg.heads) ** -0.5;
   const dHidden: Float64Array[] = [];
-  let dh = Float64Array.from(dLast);
+  let dh: Float64Array = Float64Array.from(dLast);
   dHidden[fw.tapes.length] = dh;
   for (let l = fw.tapes.length - 1; l >= 0; l--) {
     const p = `vision_model.encoder.layers.${l}.`;
