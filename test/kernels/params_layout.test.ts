@@ -72,6 +72,30 @@ test.each(wgslFiles)('%s.wgsl has a wrapper that builds a kernel from it', (f) =
   expect(kernels.some((e) => fileOf(e.k) === f), `no exported kernel object is built from ${f}.wgsl`).toBe(true);
 });
 
+/** The text of `fn name(...) {...}` in a WGSL source (brace-matched), whitespace-normalised. */
+function wgslFunction(src: string, name: string): string | undefined {
+  const start = src.search(new RegExp(`\\bfn\\s+${name}\\s*\\(`));
+  if (start < 0) return undefined;
+  let depth = 0;
+  for (let i = src.indexOf('{', start); i < src.length; i++) {
+    if (src[i] === '{') depth++;
+    else if (src[i] === '}' && --depth === 0) return src.slice(start, i + 1).replace(/\s+/g, ' ');
+  }
+  return undefined;
+}
+
+// `// Copied from other.wgsl fn_name` (diffusers' convention): the function must stay identical.
+const COPIES = wgslFiles.flatMap((f) => [...(wgsl as Record<string, string>)[f].matchAll(/\/\/ Copied from (\w+)\.wgsl (\w+)/g)]
+  .map((m) => [`${f}.wgsl: ${m[2]} from ${m[1]}.wgsl`, f, m[1], m[2]] as const));
+test.each(COPIES.length ? COPIES : [['(no Copied from markers)', '', '', ''] as const])('%s', (_, file, from, fn) => {
+  if (!file) return;
+  const src = (wgsl as Record<string, string>)[from];
+  expect(src, `${from}.wgsl does not exist`).toBeDefined();
+  const original = wgslFunction(src, fn);
+  expect(original, `${from}.wgsl has no fn ${fn}`).toBeDefined();
+  expect(wgslFunction((wgsl as Record<string, string>)[file], fn)).toBe(original);
+});
+
 gpuTest('every kernel compiles (f32; f16 activations and weights where supported)', async (ctx) => {
   for (const { k } of kernels) {
     ctx.pipelines.get(k, { T: 'f32', W: 'f32' }, { ...k.overrides });
