@@ -55,12 +55,15 @@ interface PageState {
   lostMessage: string | null;
   /** test hook: destroys the GPU device (device.lost fires) */
   loseDevice(): void;
+  /** loads a model as the pickers do (console and tests: e.g. an OPFS directory handle) */
+  loadModel(choice: ModelChoice): void;
 }
 
 const params = new URLSearchParams(location.search);
 const state: PageState = {
   phase: 'starting', engine: null, model: null, loadError: null, lastSpec: null, result: null, runError: null,
   previews: 0, lostMessage: null, loseDevice: () => send({ type: 'lose-device' }),
+  loadModel: (choice) => loadModel(choice),
 };
 (window as unknown as { __tether: PageState }).__tether = state;
 

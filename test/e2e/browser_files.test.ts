@@ -80,6 +80,29 @@ describe('model files are read by byte ranges', () => {
     checkReads(s.model!.reads, await layout(WEIGHT_FILES.map((f) => join(GOLDEN, f))), 'Chromium folder');
   }, 180_000);
 
+  it('Chromium: a FileSystemDirectoryHandle (what showDirectoryPicker returns; here from the origin-private file system)', async () => {
+    // A picker needs a person; an OPFS folder is the same handle type. Fill it from the server.
+    await page.evaluate(async () => {
+      const manifest = (await (await fetch('model/files.json')).json()) as { files: { path: string }[] };
+      const root = await navigator.storage.getDirectory();
+      await root.removeEntry('golden', { recursive: true }).catch(() => undefined);
+      const top = await root.getDirectoryHandle('golden', { create: true });
+      for (const { path } of manifest.files) {
+        const parts = path.split('/');
+        let dir = top;
+        for (const p of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(p, { create: true });
+        const out = await (await dir.getFileHandle(parts[parts.length - 1]!, { create: true })).createWritable();
+        await (await fetch(`model/${path}`)).body!.pipeTo(out);
+      }
+      (window as unknown as { __tether: { loadModel(c: unknown): void } }).__tether.loadModel({ kind: 'directory', handle: top });
+    });
+    const s = await waitForPhase(page, ['loaded'], 120_000, logs);
+    expect(s.loadError, JSON.stringify(s.loadError)).toBeNull();
+    expect(s.model!.name).toBe('golden');
+    checkReads(s.model!.reads, await layout(WEIGHT_FILES.map((f) => join(GOLDEN, f))), 'Chromium directory handle');
+    await page.evaluate(async () => (await navigator.storage.getDirectory()).removeEntry('golden', { recursive: true }));
+  }, 180_000);
+
   it('Chromium: a single .safetensors file (configs from the served folder; wrong configs give a clear error)', async () => {
     await page.selectOption('#single-config', 'sd14');
     await page.setInputFiles('#file-input', join(GOLDEN, SINGLE_FILE));
