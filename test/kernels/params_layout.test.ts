@@ -85,9 +85,10 @@ function wgslFunction(src: string, name: string): string | undefined {
 }
 
 // `// Copied from other.wgsl fn_name` (diffusers' convention): the function must stay identical.
-const COPIES = wgslFiles.flatMap((f) => [...(wgsl as Record<string, string>)[f].matchAll(/\/\/ Copied from (\w+)\.wgsl (\w+)/g)]
-  .map((m) => [`${f}.wgsl: ${m[2]} from ${m[1]}.wgsl`, f, m[1], m[2]] as const));
-test.each(COPIES.length ? COPIES : [['(no Copied from markers)', '', '', ''] as const])('%s', (_, file, from, fn) => {
+const COPIES: [string, string, string, string][] = wgslFiles.flatMap((f) =>
+  [...(wgsl as Record<string, string>)[f].matchAll(/\/\/ Copied from (\w+)\.wgsl (\w+)/g)]
+    .map((m): [string, string, string, string] => [`${f}.wgsl: ${m[2]} from ${m[1]}.wgsl`, f, m[1], m[2]]));
+test.each(COPIES.length ? COPIES : [['(no Copied from markers)', '', '', '']])('%s', (_, file, from, fn) => {
   if (!file) return;
   const src = (wgsl as Record<string, string>)[from];
   expect(src, `${from}.wgsl does not exist`).toBeDefined();
