@@ -19,19 +19,19 @@ function maxAbsRows(ctx: GpuContext, x: GpuTensor, rows: number, outShape: numbe
   check(rows <= maxWg && chunks <= maxWg, `max_abs: ${rows} rows x ${chunks} chunks exceed the dispatch limit`);
   const types = { T: x.dtype, W: x.dtype };
   const part = ctx.alloc([rows, chunks], 'f32'); // holds u32 bit patterns
-  const y = ctx.alloc(outShape, x.dtype);
+  const y = ctx.alloc(outShape, 'f32');
   ctx.dispatch(reduceMaxAbsKernel, { x, part }, { M, chunk: CHUNK, chunks }, [chunks, rows], { types });
-  ctx.dispatch(reduceMaxAbsFinalKernel, { part, y }, { chunks }, [rows], { types });
+  ctx.dispatch(reduceMaxAbsFinalKernel, { part, y }, { chunks }, [rows]); // no T: u32 in, f32 out
   ctx.release(part);
   return y;
 }
 
-/** x: any shape -> [1] = max |x| (NaN if any element is NaN); dtype of x (the result is exact) */
+/** x: any shape -> [1] f32 = max |x| (NaN if any element is NaN); exact for f16 and f32 inputs */
 export function maxAbs(ctx: GpuContext, x: GpuTensor): GpuTensor {
   return maxAbsRows(ctx, x, 1, [1]);
 }
 
-/** x: [N, ...] -> [N] = max |x[n]| per sample (NaN for a sample holding a NaN) */
+/** x: [N, ...] -> [N] f32 = max |x[n]| per sample (NaN for a sample holding a NaN); the s of axpbyScaled */
 export function maxAbsPerSample(ctx: GpuContext, x: GpuTensor): GpuTensor {
   check(x.shape.length >= 1, `max_abs_per_sample: x must have a batch dim, got ${shapeStr(x.shape)}`);
   return maxAbsRows(ctx, x, x.shape[0], [x.shape[0]]);

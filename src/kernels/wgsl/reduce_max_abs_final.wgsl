@@ -1,13 +1,14 @@
 // max |x| per row, step 2 of 2: one workgroup per row merges the chunk maxima.
-//   part: [rows, chunks] u32 (|x| bit patterns, see reduce_max_abs.wgsl) -> y: [rows] (T)
-// The maximum is one of the inputs' magnitudes, so it is exact in T; NaN stays NaN.
+//   part: [rows, chunks] u32 (|x| bit patterns, see reduce_max_abs.wgsl) -> y: [rows] f32
+// f32 whatever the input dtype: the sampler's scaled updates take f32 norms (axpby_scaled.wgsl),
+// and a magnitude of an f16 input is exact in f32. NaN stays NaN.
 // Reference: src/kernels/reference/reduce.ts
 override WG: u32 = 256u; // power of two: tree reduction
 
 struct Params { chunks: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> part: array<u32>;
-@group(0) @binding(2) var<storage, read_write> y: array<T>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
 var<workgroup> red: array<u32, WG>;
 
@@ -21,5 +22,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     if (li < s) { red[li] = max(red[li], red[li + s]); }
     workgroupBarrier();
   }
-  if (li == 0u) { y[wg.x] = T(bitcast<f32>(red[0])); }
+  if (li == 0u) { y[wg.x] = bitcast<f32>(red[0]); }
 }
