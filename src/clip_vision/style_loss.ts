@@ -66,6 +66,14 @@ export class ClipStyleLoss {
     return g;
   }
 
+  /** L(img) per sample, forward only: [N] f32 (reporting, the constraint residual). */
+  loss(ctx: GpuContext, img: GpuTensor, gRef: GpuTensor): GpuTensor {
+    const G = this.gram(ctx, img);
+    const l = frobeniusLoss(ctx, G, gRef);
+    ctx.release(G);
+    return l;
+  }
+
   /** L(img) = ||G_ref - G(img)||_F per sample, and dL/dimg. gRef: [1 or N, D, D]. */
   lossAndGrad(ctx: GpuContext, img: GpuTensor, gRef: GpuTensor, keep: { features?: boolean; gram?: boolean } = {}): StyleEval {
     const [N, , H, W] = img.shape;
