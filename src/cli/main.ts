@@ -1,6 +1,7 @@
 // The `tether` command line: one subcommand per task, plus model and kernel checks.
 import { Command } from 'commander';
 import type { GpuContext } from '../gpu/context.js';
+import { demoCommand } from './demo.js';
 import { forwardCommand } from './forward.js';
 import { selfcheckCommand } from './selfcheck.js';
 import { taskCommand } from './task_commands.js';
@@ -12,6 +13,7 @@ export function buildProgram(deps: { ctx?: GpuContext } = {}): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   for (const t of ['generate', 'inpaint', 'superres', 'deblur', 'colorize'] as const) program.addCommand(taskCommand(t, deps));
+  program.addCommand(demoCommand(deps));
   program.addCommand(forwardCommand(deps));
   program.addCommand(selfcheckCommand(deps));
   return program;

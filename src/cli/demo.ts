@@ -1,0 +1,155 @@
+// `tether demo` (the README's first command): constrained sampling with the embedded model on
+// held-out Fashion-MNIST test images, nothing downloaded. Inpainting (box and free-form masks),
+// super-resolution x4 and deblurring, unprompted and prompted; writes a PNG grid (observation,
+// result, ground truth per row) and prints quality metrics against the ground truth.
+import { Command } from 'commander';
+import { adapterName } from '../gpu/device.js';
+import { createNodeGpuContext } from '../gpu/device_node.js';
+import type { GpuContext } from '../gpu/context.js';
+import { loadPipelineFromPath } from '../models/load_pipeline_node.js';
+import { tensorToRgba, type RgbaImage } from '../pipeline/image.js';
+import { taskModels } from '../pipeline/sd_pipeline.js';
+import { runTask, type ImageData4 } from '../pipeline/tasks.js';
+import { buildCase, CASE_KINDS, SR_SCALE, type CaseKind } from '../quality/demo_cases.js';
+import { CLASS_PROMPTS, loadTestSet } from '../quality/fmnist_data.js';
+import { psnr, ssim } from '../quality/metrics.js';
+import { bicubicUpsample } from '../quality/resize.js';
+import { seededNoise } from '../sampler/noise.js';
+import { nodeModelFiles } from '../weights/model_source_node.js';
+import { embeddedModelPath } from './inputs_node.js';
+import { writePngAtomic } from './png_node.js';
+
+interface DemoOptions { model?: string; images: string; steps: string; seed: string; output: string; schedule: 'exact' | 'fused' }
+
+export function demoCommand(deps: { ctx?: GpuContext } = {}): Command {
+  return new Command('demo')
+    .description('constrained sampling on held-out test images with the embedded model: a PNG grid and metrics')
+    .option('--model <path>', 'a diffusers folder holding testset.safetensors (default: the embedded model)')
+    .option('--images <n>', 'test images per task', '3')
+    .option('--steps <n>', 'diffusion steps', '20')
+    .option('--seed <n>', 'noise and mask seed', '0')
+    .option('--schedule <s>', 'exact or fused', 'exact')
+    .option('-o, --output <file>', 'the grid PNG', 'tether-demo.png')
+    .action(async function (this: Command, o: DemoOptions) {
+      try {
+        await runDemo(o, deps);
+      } catch (e) {
+        this.error(`tether demo: ${String((e as Error).message).split('\n')[0]}`, { exitCode: 1, code: 'tether.demo' });
+      }
+    });
+}
+
+interface Row {
+  kind: CaseKind; prompted: boolean; n: number; obs: ImageData4; result: Float32Array; gt: Float32Array;
+  /** [S*S], 1 = unknown pixel (inpainting) */
+  unknown?: Float32Array; metrics: Record<string, number>; seconds: number;
+}
+
+async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void> {
+  const model = o.model ?? embeddedModelPath();
+  const N = Number(o.images), steps = Number(o.steps), seed = Number(o.seed);
+  if (!Number.isInteger(N) || N < 1 || N > 16) throw new Error(`--images must be an integer in 1..16 (got ${o.images})`);
+  const ctx = deps.ctx ?? await createNodeGpuContext();
+  const dtype = ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
+  const sd = await loadPipelineFromPath(ctx, model, { weightDtype: dtype });
+  const models = taskModels(ctx, sd);
+  const test = await loadTestSet(nodeModelFiles(model), N);
+  const S = test.size, px = 3 * S * S;
+  const gt: ImageData4 = { data: test.images, shape: [N, 3, S, S] };
+  console.log(`tether demo: ${sd.name} on ${adapterName(ctx.adapter)} (weights ${dtype}), ${N} held-out test images, ${steps} steps, schedule ${o.schedule}`);
+
+  const rows: Row[] = [];
+  const plan: { kind: CaseKind; prompted: boolean }[] = CASE_KINDS.flatMap((kind) => [{ kind, prompted: false }, ...(kind === 'inpaint-free' || kind === 'superres-x4' ? [{ kind, prompted: true }] : [])]);
+  for (const { kind, prompted } of plan) {
+    const tc = await buildCase(ctx, kind, gt, seed + 1000);
+    const K = kind.startsWith('inpaint') ? 5 : 10, lr: number | [number, number] = kind.startsWith('inpaint') ? [0.5, 0.1] : 0.1;
+    // prompted runs: each image's class prompt, guidance w = 2 in the method's form (paper's style setting)
+    const groups = prompted ? test.labels.map((l, n) => ({ ns: [n], prompt: CLASS_PROMPTS[l]! })) : [{ ns: [...Array(N).keys()], prompt: '' }];
+    const t0 = Date.now();
+    for (const g of groups) {
+      const pick = (d: ImageData4 | undefined) => d && ({ data: concatRows(d, g.ns), shape: [g.ns.length, ...d.shape.slice(1)] as ImageData4['shape'] });
+      const r = await runTask(ctx, models, {
+        ...tc.request, image: pick(tc.request.image), mask: pick(tc.request.mask),
+        prompt: g.prompt, guidance: prompted ? { form: 'newton', scale: 2 } : null,
+        settings: { steps, K, lr, h: 0.005, schedule: o.schedule, method: 'newton' },
+        noise: seededNoise(g.ns.map((n) => seed + 2 * n)),
+        onProgress: (p) => { process.stdout.write(`\r  ${kind}${prompted ? ' (prompted)' : ''}: step ${p.step}/${p.steps}, ${p.evals} UNet evals   `); },
+      });
+      g.ns.forEach((n, j) => {
+        const res = r.image.data.subarray(j * px, (j + 1) * px), truth = gt.data.subarray(n * px, (n + 1) * px);
+        const obsShape = tc.request.image!.shape, opx = obsShape[1] * obsShape[2] * obsShape[3];
+        const obs: ImageData4 = { data: tc.request.image!.data.slice(n * opx, (n + 1) * opx), shape: [1, obsShape[1], obsShape[2], obsShape[3]] };
+        const unknown = tc.unknown?.slice(n * S * S, (n + 1) * S * S);
+        rows.push({ kind, prompted, n, obs, result: res.slice(), gt: truth.slice(), unknown,
+          metrics: scoreCase(kind, res, truth, obs, unknown, S), seconds: r.seconds / g.ns.length });
+      });
+    }
+    process.stdout.write(`\r  ${kind}${prompted ? ' (prompted)' : ''}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s${' '.repeat(30)}\n`);
+  }
+
+  printTable(rows);
+  await writePngAtomic(o.output, grid(rows, S), { Software: 'tether-sd demo' });
+  console.log(`\nwrote ${o.output}: one row per (task, image): observation | result | ground truth`);
+  sd.destroy(ctx);
+}
+
+function concatRows(d: ImageData4, ns: number[]): Float32Array {
+  const per = d.shape[1] * d.shape[2] * d.shape[3];
+  const out = new Float32Array(ns.length * per);
+  ns.forEach((n, j) => out.set(d.data.subarray(n * per, (n + 1) * per), j * per));
+  return out;
+}
+
+function scoreCase(kind: CaseKind, res: Float32Array, gt: Float32Array, obs: ImageData4, unknown: Float32Array | undefined, S: number): Record<string, number> {
+  const m: Record<string, number> = { psnr: psnr(res, gt, 3, S, S), ssim: ssim(res, gt, 3, S, S) };
+  if (unknown) {
+    m.psnr_unknown = psnr(res, gt, 3, S, S, unknown);
+    m.ssim_unknown = ssim(res, gt, 3, S, S, unknown);
+  }
+  if (kind === 'superres-x4') m.psnr_bicubic = psnr(bicubicUpsample(obs.data, 3, S / SR_SCALE, S / SR_SCALE, SR_SCALE), gt, 3, S, S);
+  if (kind === 'deblur') m.psnr_observation = psnr(obs.data, gt, 3, S, S);
+  return m;
+}
+
+function printTable(rows: Row[]): void {
+  const keys = ['psnr', 'ssim', 'psnr_unknown', 'ssim_unknown', 'psnr_bicubic', 'psnr_observation'];
+  console.log(`\n${'case'.padEnd(24)}${keys.map((k) => k.padStart(17)).join('')}${'s/image'.padStart(9)}`);
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = `${r.kind}${r.prompted ? ' (prompted)' : ''}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  for (const [k, rs] of groups) {
+    const mean = (key: string) => { const v = rs.map((r) => r.metrics[key]).filter((x): x is number => x !== undefined); return v.length ? (v.reduce((a, b) => a + b, 0) / v.length).toFixed(key.startsWith('ssim') ? 3 : 2) : '-'; };
+    console.log(`${k.padEnd(24)}${keys.map((key) => mean(key).padStart(17)).join('')}${(rs.reduce((a, r) => a + r.seconds, 0) / rs.length).toFixed(1).padStart(9)}`);
+  }
+  console.log('(PSNR in dB and SSIM against the ground truth; _unknown: over the filled region only; psnr_bicubic: bicubic up-sampling of the same low-resolution input; psnr_observation: the blurred input itself)');
+}
+
+/** Rows of [observation | result | ground truth], each cell enlarged 4x (nearest), 4 px gutters. */
+function grid(rows: Row[], S: number): RgbaImage {
+  const Z = 4, cell = S * Z, gap = 4, cols = 3;
+  const W = cols * cell + (cols + 1) * gap, H = rows.length * cell + (rows.length + 1) * gap;
+  const data = new Uint8ClampedArray(W * H * 4).fill(255);
+  const put = (img: RgbaImage, r: number, c: number) => {
+    const sx = img.width / cell, sy = img.height / cell;
+    for (let y = 0; y < cell; y++) for (let x = 0; x < cell; x++) {
+      const si = 4 * (Math.floor(y * sy) * img.width + Math.floor(x * sx)), di = 4 * ((gap + r * (cell + gap) + y) * W + gap + c * (cell + gap) + x);
+      for (let k = 0; k < 4; k++) data[di + k] = img.data[si + k]!;
+    }
+  };
+  rows.forEach((row, r) => {
+    const [, oc, oh, ow] = row.obs.shape;
+    put(row.unknown ? markHole(row, S) : tensorToRgba(row.obs.data, oc, oh, ow), r, 0);
+    put(tensorToRgba(row.result, 3, S, S), r, 1);
+    put(tensorToRgba(row.gt, 3, S, S), r, 2);
+  });
+  return { width: W, height: H, data };
+}
+
+/** The inpainting input with the unknown region tinted red (the model never sees those pixels). */
+function markHole(row: Row, S: number): RgbaImage {
+  const img = tensorToRgba(row.gt, 3, S, S);
+  for (let i = 0; i < S * S; i++) if (row.unknown![i]) img.data.set([200, 40, 40, 255], 4 * i);
+  return img;
+}
