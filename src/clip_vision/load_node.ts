@@ -11,7 +11,7 @@ import { fileByteSource } from '../weights/byte_source_node.js';
 import { openSafetensors, type SafetensorsFile } from '../weights/safetensors.js';
 import { ClipVisionModel } from './clip_vision_model.js';
 import { inferClipVisionConfig, parseClipVisionConfig, type ClipVisionConfig } from './config.js';
-import { clipVisionWeights, countLayers, shapeLookup } from './weights.js';
+import { checkClipLayout, clipVisionWeights, countLayers, shapeLookup } from './weights.js';
 
 export interface ClipLoadOptions extends ParamOptions {
   /** encoder layers to load (default 3: the style features are hidden_states[3]) */
@@ -62,6 +62,7 @@ export async function loadClipVisionFromPath(ctx: GpuContext, path: string, opts
   const { files, config } = await openClipPath(path);
   try {
     const numLayers = opts.numLayers ?? 3;
+    checkClipLayout(files, path);
     const cfg = config ?? inferClipVisionConfig(shapeLookup(files), countLayers(files));
     const weights = clipVisionWeights(files, numLayers, path);
     // f32 weights by default: the style gradient is compared at 1e-4 of its scale (f16 gives ~1e-2)
