@@ -1,0 +1,164 @@
+// Quality benchmark (issue 5): on N held-out Fashion-MNIST test images, for each task and each
+// method — exact and fused Newton, the no-Jacobian step, replacement (inpainting), unconstrained —
+// PSNR / SSIM against the ground truth (whole image and unknown region), the constraint's
+// residual, a Fréchet distance on the embedded classifier's features (run by Tether's kernels),
+// and time per image. Results are appended case by case, so a long run can be read while it goes.
+//   npm run bench:quality [-- --n 500] [--steps 20] [--batch 50] [--cases inpaint-box,...] [--methods newton-exact,...]
+// Writes bench/results/quality.json and the "Quality" section of bench/RESULTS.md.
+import { adapterName } from '../src/gpu/device.js';
+import { createNodeGpuContext } from '../src/gpu/device_node.js';
+import type { GpuContext } from '../src/gpu/context.js';
+import { loadPipelineFromPath } from '../src/models/load_pipeline_node.js';
+import { taskModels } from '../src/pipeline/sd_pipeline.js';
+import { runTask, type ImageData4, type TaskModels } from '../src/pipeline/tasks.js';
+import { buildCase, CASE_KINDS, SR_SCALE, BLUR_SIGMA, type CaseKind } from '../src/quality/demo_cases.js';
+import { FmnistClassifier, type ClassifierConfig } from '../src/quality/fmnist_classifier.js';
+import { loadTestSet } from '../src/quality/fmnist_data.js';
+import { featureStats, frechetDistance, psnr, ssim } from '../src/quality/metrics.js';
+import { bicubicUpsample } from '../src/quality/resize.js';
+import type { Method, Schedule } from '../src/sampler/constrained_sampler.js';
+import { blurOperator, downscaleOperator } from '../src/sampler/constraints/pixel_operators.js';
+import { seededNoise } from '../src/sampler/noise.js';
+import { openSafetensors } from '../src/weights/safetensors.js';
+import { Weights } from '../src/weights/weights.js';
+import { nodeModelFiles } from '../src/weights/model_source_node.js';
+import { mdTable, writeJson, writeResultsSection } from './results_md.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, d: string) => { const i = args.indexOf(`--${name}`); return i >= 0 && args[i + 1] ? args[i + 1]! : d; };
+const MODEL = opt('model', 'weights/fmnist');
+const N = Number(opt('n', '100')), STEPS = Number(opt('steps', '20')), BATCH = Number(opt('batch', '50'));
+const CASES = opt('cases', CASE_KINDS.join(',')).split(',') as CaseKind[];
+const ALL_METHODS: { name: string; method: Method; schedule: Schedule }[] = [
+  { name: 'newton-exact', method: 'newton', schedule: 'exact' }, { name: 'newton-fused', method: 'newton', schedule: 'fused' },
+  { name: 'no-jacobian', method: 'no-jacobian', schedule: 'exact' }, { name: 'replace', method: 'replace', schedule: 'exact' },
+  { name: 'unconstrained', method: 'none', schedule: 'exact' },
+];
+const wanted = opt('methods', '').split(',').filter(Boolean);
+const METHODS = wanted.length ? ALL_METHODS.filter((m) => wanted.includes(m.name)) : ALL_METHODS;
+
+interface Row {
+  case: CaseKind; method: string; n: number; psnr: number; ssim: number; psnr_unknown?: number; ssim_unknown?: number;
+  residual_rms: number; fd: number; seconds_per_image: number; evals_per_image: number; baseline_psnr?: number;
+}
+
+async function features(ctx: GpuContext, clf: FmnistClassifier, images: Float32Array, count: number, S: number): Promise<Float32Array> {
+  const out = new Float32Array(count * clf.config.feature_dim);
+  for (let i = 0; i < count; i += BATCH) {
+    const b = Math.min(BATCH, count - i);
+    const x = ctx.upload(images.subarray(i * 3 * S * S, (i + b) * 3 * S * S), [b, 3, S, S]);
+    const { features: f, logits } = clf.forward(ctx, x);
+    out.set(await ctx.read(f), i * clf.config.feature_dim);
+    ctx.release(x, f, logits);
+  }
+  return out;
+}
+
+/** RMS of A(result) - y in [0,1] pixel units (inpainting: over the known pixels). */
+async function residual(ctx: GpuContext, kind: CaseKind, res: Float32Array, gt: Float32Array, known: Float32Array | undefined, S: number, count: number): Promise<number> {
+  if (known) {
+    let se = 0, n = 0;
+    for (let i = 0; i < count; i++) for (let c = 0; c < 3; c++) for (let p = 0; p < S * S; p++) {
+      if (!known[i * S * S + p]) continue;
+      const k = (i * 3 + c) * S * S + p;
+      se += ((res[k]! - gt[k]!) / 2) ** 2; n++;
+    }
+    return Math.sqrt(se / n);
+  }
+  const op = kind === 'superres-x4' ? downscaleOperator(ctx, S, S, SR_SCALE, 'bicubic') : blurOperator(ctx, S, S, BLUR_SIGMA);
+  const a = ctx.upload(res, [count, 3, S, S]), b = ctx.upload(gt, [count, 3, S, S]);
+  const ya = await ctx.read(op.forward(ctx, a)), yb = await ctx.read(op.forward(ctx, b));
+  op.destroy(ctx); ctx.release(a, b);
+  let se = 0;
+  for (let i = 0; i < ya.length; i++) se += ((ya[i]! - yb[i]!) / 2) ** 2;
+  return Math.sqrt(se / ya.length);
+}
+
+async function runMethod(ctx: GpuContext, models: TaskModels, kind: CaseKind, m: typeof METHODS[number], gt: ImageData4, S: number) {
+  const out = new Float32Array(N * 3 * S * S);
+  let seconds = 0, evals = 0;
+  let unknownAll: Float32Array | undefined;
+  const K = m.method === 'newton' || m.method === 'no-jacobian' ? (kind.startsWith('inpaint') ? 5 : 10) : 0;
+  const lr: number | [number, number] = kind.startsWith('inpaint') ? [0.5, 0.1] : 0.1;
+  for (let i = 0; i < N; i += BATCH) {
+    const b = Math.min(BATCH, N - i);
+    const chunk: ImageData4 = { data: gt.data.subarray(i * 3 * S * S, (i + b) * 3 * S * S), shape: [b, 3, S, S] };
+    const tc = await buildCase(ctx, kind, chunk, 1000 + i);
+    if (tc.unknown) { unknownAll ??= new Float32Array(N * S * S); unknownAll.set(tc.unknown, i * S * S); }
+    const r = await runTask(ctx, models, {
+      ...tc.request, task: m.method === 'none' ? 'generate' : tc.request.task, width: S, height: S,
+      ...(m.method === 'none' ? { image: undefined, mask: undefined } : {}),
+      settings: { steps: STEPS, K, lr, h: 0.005, schedule: m.schedule, method: m.method },
+      noise: seededNoise(Array.from({ length: b }, (_, j) => 2 * (i + j))),
+    });
+    if (m.method === 'none' && r.image.shape[0] !== b) throw new Error('unconstrained batch size mismatch');
+    out.set(r.image.data, i * 3 * S * S);
+    seconds += r.seconds; evals += r.evals;
+    process.stderr.write(`\r${kind} ${m.name}: ${i + b}/${N} images, ${(seconds / (i + b)).toFixed(2)} s/image   `);
+  }
+  process.stderr.write('\n');
+  return { out, unknownAll, seconds, evals };
+}
+
+async function main(): Promise<void> {
+  const ctx = await createNodeGpuContext();
+  const dtype = ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
+  const sd = await loadPipelineFromPath(ctx, MODEL, { weightDtype: dtype });
+  const models = taskModels(ctx, sd);
+  const files = nodeModelFiles(MODEL);
+  const clfCfg = JSON.parse((await files.readText('classifier/config.json'))!) as ClassifierConfig;
+  const clfSrc = await files.open('classifier/model.safetensors');
+  if (!clfSrc) throw new Error(`${MODEL}: no classifier/model.safetensors`);
+  const clf = await FmnistClassifier.load(ctx, Weights.fromFiles([await openSafetensors(clfSrc)], { label: 'classifier' }), clfCfg, { weightDtype: 'f32' });
+  const test = await loadTestSet(files, N);
+  const S = test.size;
+  if (test.count < N) throw new Error(`the test set has only ${test.count} images`);
+  const gt: ImageData4 = { data: test.images, shape: [N, 3, S, S] };
+  const adapter = adapterName(ctx.adapter);
+  console.log(`adapter: ${adapter}; ${N} test images, ${STEPS} steps, batch ${BATCH}`);
+  const gtStats = featureStats(await features(ctx, clf, gt.data, N, S), N, clf.config.feature_dim);
+
+  const rows: Row[] = [];
+  const save = () => {
+    writeJson('bench/results/quality.json', { adapter: { ...ctx.adapter }, model: MODEL, n: N, steps: STEPS, rows });
+    writeResultsSection('Quality', [
+      `Adapter: **${adapter}**; embedded model \`${MODEL}\`; N = ${N} held-out test images; ${STEPS} steps; inpainting K = 5, lr 0.5→0.1; super-resolution x4 (antialiased bicubic) and deblurring (Gaussian σ ${BLUR_SIGMA}) K = 10, lr 0.1; h = 0.005.`,
+      `Command: \`npm run bench:quality -- --n ${N} --steps ${STEPS}\`. PSNR (dB) and SSIM against the ground truth; *unknown*: over the filled region; residual: RMS of A(result) − y in [0,1] units; FD: Fréchet distance of classifier features to the same N test images.`,
+      '',
+      mdTable(['case', 'method', 'PSNR', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
+        rows.map((r) => [r.case, r.method, r.psnr.toFixed(2), r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
+          r.residual_rms.toFixed(4), r.fd.toFixed(2), r.seconds_per_image.toFixed(2), r.evals_per_image.toFixed(0), r.baseline_psnr?.toFixed(2) ?? '-'])),
+    ].join('\n'));
+  };
+  for (const kind of CASES) {
+    for (const m of METHODS) {
+      if (m.method === 'replace' && !kind.startsWith('inpaint')) continue;
+      const { out, unknownAll, seconds, evals } = await runMethod(ctx, models, kind, m, gt, S);
+      let p = 0, s = 0, pu = 0, su = 0;
+      for (let i = 0; i < N; i++) {
+        const a = out.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), b = gt.data.subarray(i * 3 * S * S, (i + 1) * 3 * S * S);
+        p += psnr(a, b, 3, S, S) / N; s += ssim(a, b, 3, S, S) / N;
+        if (unknownAll) { const u = unknownAll.subarray(i * S * S, (i + 1) * S * S); pu += psnr(a, b, 3, S, S, u) / N; su += ssim(a, b, 3, S, S, u) / N; }
+      }
+      const known = unknownAll?.map((v) => 1 - v);
+      const row: Row = { case: kind, method: m.name, n: N, psnr: p, ssim: s, ...(unknownAll ? { psnr_unknown: pu, ssim_unknown: su } : {}),
+        residual_rms: await residual(ctx, kind, out, gt.data, known, S, N),
+        fd: frechetDistance(featureStats(await features(ctx, clf, out, N, S), N, clf.config.feature_dim), gtStats, clf.config.feature_dim),
+        seconds_per_image: seconds / N, evals_per_image: evals / N };
+      if (kind === 'superres-x4' && m.name === 'newton-exact') {
+        let bp = 0;
+        const tc = await buildCase(ctx, kind, gt, 0);
+        const lo = tc.request.image!, px = 3 * (S / SR_SCALE) ** 2;
+        for (let i = 0; i < N; i++) bp += psnr(bicubicUpsample(lo.data.subarray(i * px, (i + 1) * px), 3, S / SR_SCALE, S / SR_SCALE, SR_SCALE), gt.data.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), 3, S, S) / N;
+        row.baseline_psnr = bp;
+      }
+      rows.push(row);
+      console.log(JSON.stringify(row));
+      save();
+    }
+  }
+  console.log('wrote bench/results/quality.json and the Quality section of bench/RESULTS.md');
+  process.exit(0);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
