@@ -16,6 +16,7 @@ import { sampleDdim } from '../sampler/ddim_sampler.js';
 import { makeDenoise, type Guidance, type NoiseModel } from '../sampler/guidance.js';
 import type { NoiseSource } from '../sampler/noise.js';
 import { Tracer } from '../sampler/tracer.js';
+import { withStyle, type StyleRequest } from './style_task.js';
 
 export type TaskName = 'generate' | 'inpaint' | 'superres' | 'deblur' | 'colorize';
 
@@ -55,6 +56,8 @@ export interface TaskRequest {
   trace?: Tracer;
   onProgress?: (p: Progress) => void | Promise<void>;
   signal?: AbortSignal;
+  /** style guidance (CLIP Gram loss) on top of the task, or alone with 'generate' */
+  style?: StyleRequest;
 }
 
 export interface TaskResult { image: ImageData4; latent: Float32Array; evals: number; calls: number; seconds: number }
@@ -72,7 +75,7 @@ export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest):
   const denoise = makeDenoise(ctx, m.noiseModel, cond, uncond, wantsCfg ? req.guidance! : null);
 
   // 2. the constraint
-  const constraint = await buildConstraint(ctx, m, req, outH, outW);
+  const constraint = await withStyle(ctx, m, req, await buildConstraint(ctx, m, req, outH, outW));
   try {
     // 3. sample
     let latent: GpuTensor, evals: number, calls: number;
