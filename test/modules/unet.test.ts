@@ -150,6 +150,12 @@ describe('UNet2DConditionModel batching and shapes', () => {
       timesteps: [inp.timesteps[0]!], ehs: rows(inp.ehs, perE, [0]), ehsShape: [1, ...inp.ehsShape.slice(1)],
     });
     expectClose(one, rows(await goldenOutput(), per, [0]), F32_TOL, 'batch 1');
+    // timesteps as an f32 GpuTensor [B] (what a sampler keeps on the GPU)
+    const x = ctx.upload(inp.sample, inp.sampleShape), e = ctx.upload(inp.ehs, inp.ehsShape);
+    const t = ctx.upload(Float32Array.from(inp.timesteps), [2]);
+    const y = unet.forward(ctx, x, t, e);
+    expectClose(await ctx.read(y), await goldenOutput(), F32_TOL, 'GpuTensor timesteps');
+    ctx.release(x, e, t, y);
     unet.destroy(ctx);
   });
 
