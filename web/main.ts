@@ -215,7 +215,7 @@ function onWorker(msg: FromWorker): void {
       if (msg.id !== activeRun) return;
       state.result = { image: msg.image, evals: msg.evals, calls: msg.calls, seconds: msg.seconds };
       showResult(msg.image, msg.seconds, msg.evals);
-      finishRun();
+      finishRun(true);
       break;
     }
     case 'run-error': {
@@ -701,10 +701,11 @@ function showResult(image: ImageData4, seconds: number, evals: number): void {
   }, 'image/png');
 }
 
-function finishRun(): void {
+/** Ends the active run; the progress bar stays (full) only after a result. */
+function finishRun(succeeded = false): void {
   activeRun = null;
   if (state.phase === 'running') state.phase = 'loaded';
-  if (state.phase !== 'loaded') el.runProgress.hidden = true;
+  if (!succeeded) el.runProgress.hidden = true;
   updateButtons();
 }
 

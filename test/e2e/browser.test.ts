@@ -144,10 +144,12 @@ describe('web page in headless Chromium', () => {
     }
   }, 420_000);
 
-  it('cancel stops a run and leaves the page ready', async () => {
+  it('cancel stops a run mid-sampling and leaves the page ready', async () => {
+    // text-to-image (no VAE encode before the sampler starts), cancelled after its first step
+    await page.click('#tasks [data-task="generate"]');
     await page.fill('#steps', '50');
     await page.click('#run');
-    await page.waitForFunction(() => (window as unknown as { __tether: { phase: string } }).__tether.phase === 'running');
+    await waitForText(page, '#run-status', 'Step 1 of 50', { timeoutMs: 120_000 });
     await page.click('#cancel');
     const s = await waitForPhase(page, ['loaded'], 120_000, logs);
     expect(s.runError).toBe('cancelled');
