@@ -19,12 +19,16 @@ import {
 } from './browser_helpers.js';
 
 /**
- * f32 agreement of two f32 implementations (SwiftShader vs Dawn/lavapipe: different kernel
- * variants and FMA contraction, so per-call differences of ~1e-6 relative, amplified by the
- * sampler's finite differences; shared/golden/goldens_sampler/README.md, well-conditioned cases).
+ * Agreement of two f32 implementations. SwiftShader and Dawn/lavapipe run the same WGSL but pick
+ * kernel variants per adapter (subgroup size 4 vs 8, 256 vs 1024 invocations), so sums are taken
+ * in other orders: per-call differences of 1e-6..1e-5 relative. The sampler's finite differences
+ * amplify them; shared/golden/goldens_sampler/README.md measures the golden model's 128 px
+ * inpainting (inpaint_exact_2x, the well-conditioned size) at 5.4e-4 on result_image per 1e-6
+ * relative per-call error, so 1e-5 gives ~5e-3. (The 64 px golden case is chaotic: not used.)
+ * A wrong seed, mask or image differs by O(1).
  */
-const ATOL = 2e-3;
-const RTOL = 2e-3;
+const ATOL = 5e-3;
+const RTOL = 5e-3;
 
 /** A small test picture: a soft gradient with a dark disc and a light square. */
 function testPng(size: number): Buffer {
