@@ -61,6 +61,9 @@ async function compareIntermediates(ctx: GpuContext, unet: UNet2DConditionModel)
   return { first, lines, worst, strays, compared: order.length, extra: captured.size };
 }
 
+// lavapipe on a shared CPU: a forward can take tens of seconds, kernel autotuning more on first use
+const T = 900_000;
+
 // f16 weights: 5e-3 of the output scale (weights rounded to f16 perturb every layer by ~2^-11)
 const F16_WEIGHT_TOL: Tolerance = { atol: 5e-3, rtol: 5e-3, maxNmse: 1e-5 };
 
@@ -73,7 +76,7 @@ describe('UNet2DConditionModel golden (tiny SD 1.4 topology)', () => {
       console.log(`unet noise_pred f32 (${source}): ${compare(got, want, F32_TOL).report}`);
       expectClose(got, want, F32_TOL, `noise_pred (${source})`);
       unet.destroy(ctx);
-    });
+    }, T);
   }
 
   gpuTest('noise_pred, f16 weights (when the adapter has shader-f16)', async (ctx) => {
@@ -86,7 +89,7 @@ describe('UNet2DConditionModel golden (tiny SD 1.4 topology)', () => {
     console.log(`unet noise_pred f16 weights: ${compare(got, want, F16_WEIGHT_TOL).report}`);
     expectClose(got, want, F16_WEIGHT_TOL, 'noise_pred (f16 weights)');
     unet.destroy(ctx);
-  });
+  }, T);
 
   gpuTest('every intermediate, in execution order (names the first block that diverges)', async (ctx) => {
     const unet = await loadGoldenUNet(ctx, 'folder', { weightDtype: 'f32' });
@@ -96,7 +99,7 @@ describe('UNet2DConditionModel golden (tiny SD 1.4 topology)', () => {
     if (r.first) expect.fail(`first divergence: ${r.first}\n${r.lines.join('\n')}`);
     expect(r.strays, 'tapped names unlike any golden name').toEqual([]);
     unet.destroy(ctx);
-  });
+  }, T);
 
   gpuTest('a corrupted weight is reported at the first block it affects', async (ctx) => {
     const unet = await loadGoldenUNet(ctx, 'folder', { weightDtype: 'f32' });
@@ -105,7 +108,7 @@ describe('UNet2DConditionModel golden (tiny SD 1.4 topology)', () => {
     const r = await compareIntermediates(ctx, unet);
     expect(r.first).toBe('down_blocks.1.resnets.0');
     unet.destroy(ctx);
-  });
+  }, T);
 
   gpuTest('pipeline golden: unet_out_stepI on CFG batches of 2', async (ctx) => {
     const unet = await loadGoldenUNet(ctx, 'folder', { weightDtype: 'f32' });
@@ -129,7 +132,7 @@ describe('UNet2DConditionModel golden (tiny SD 1.4 topology)', () => {
       expectClose(got, want, F32_TOL, `unet_out_step${i}`);
     }
     unet.destroy(ctx);
-  });
+  }, T);
 });
 
 describe('UNet2DConditionModel batching and shapes', () => {
@@ -157,7 +160,7 @@ describe('UNet2DConditionModel batching and shapes', () => {
     expectClose(await ctx.read(y), await goldenOutput(), F32_TOL, 'GpuTensor timesteps');
     ctx.release(x, e, t, y);
     unet.destroy(ctx);
-  });
+  }, T);
 
   gpuTest('latent not divisible by 8 (13x11): right shape, finite, batch-consistent', async (ctx) => {
     const unet = await loadGoldenUNet(ctx, 'folder', { weightDtype: 'f32' });
@@ -173,7 +176,7 @@ describe('UNet2DConditionModel batching and shapes', () => {
     });
     expectClose(second, both.subarray(per), F32_TOL, 'sample 1 alone vs in the batch');
     unet.destroy(ctx);
-  });
+  }, T);
 
   gpuTest('peak pool memory is released: a second forward allocates no new buffers', async (ctx) => {
     const unet = await loadGoldenUNet(ctx, 'folder', { weightDtype: 'f32' });
@@ -184,7 +187,7 @@ describe('UNet2DConditionModel batching and shapes', () => {
     expect(ctx.pool.inUse).toBe(inUse); // every intermediate went back to the pool
     expect(ctx.pool.owned).toBe(owned); // and was reused
     unet.destroy(ctx);
-  });
+  }, T);
 });
 
 describe('UNet blocks', () => {
@@ -199,7 +202,7 @@ describe('UNet blocks', () => {
     ctx.release(x, res, direct, chunked);
     ff.destroy(ctx);
     await w.close();
-  });
+  }, T);
 });
 
 describe('UNet2DConditionModel loading', () => {
@@ -210,12 +213,12 @@ describe('UNet2DConditionModel loading', () => {
     await expect(UNet2DConditionModel.load(ctx, w, cfg, { weightDtype: 'f32' })).rejects.toThrow(/attn2\.to_k\.weight/);
     expect(ctx.residentBytes).toBe(resident); // partial uploads were freed
     await w.close();
-  });
+  }, T);
 
   gpuTest('config flags outside SD 1.x are rejected by name', async () => {
     const w = await goldenUNetWeights('folder');
     const ctx = null as unknown as GpuContext; // never reached: the config check runs first
     await expect(UNet2DConditionModel.load(ctx, w, { ...goldenUNetConfig(), use_linear_projection: true } as never)).rejects.toThrow(/use_linear_projection/);
     await w.close();
-  });
+  }, T);
 });
