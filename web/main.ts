@@ -147,7 +147,9 @@ function noWebGpu(detail: string): void {
   el.adapter.className = 'adapter bad';
   el.adapterText.textContent = 'No WebGPU';
   const secure = window.isSecureContext ? '' : '\nThis page is not a secure context: WebGPU needs https:// or http://localhost.';
-  banner('WebGPU is not available', `${detail}${secure}\nUse a browser with WebGPU enabled (Chrome or Edge 113+, Safari 26+, ` +
+  const sentence = detail.charAt(0).toUpperCase() + detail.slice(1) + (/[.!?]$/.test(detail) ? '' : '.');
+  el.modelStatus.textContent = 'A model can be loaded once WebGPU is available.';
+  banner('WebGPU is not available', `${sentence}${secure}\nUse a browser with WebGPU enabled (Chrome or Edge 113+, Safari 26+, ` +
     'Firefox 141+ on Windows), and make sure hardware acceleration is on. In Chrome on Linux, start it with ' +
     '--enable-unsafe-webgpu (and --enable-features=Vulkan).');
   updateButtons();

@@ -13,7 +13,7 @@ import { loadPipeline } from '../../src/models/load_pipeline.js';
 import { fileByteSource } from '../../src/weights/byte_source_node.js';
 import { fileListModelFiles, openSafetensors } from '../../src/weights/index.js';
 import { countingModelFiles, emptyReadStats } from '../../web/model_files.js';
-import { buildAndServe, collectLogs, GOLDEN, launchChromium, waitForPhase, type WebServer } from './browser_helpers.js';
+import { buildAndServe, collectLogs, GOLDEN, launchChromium, waitForPhase, waitForText, type WebServer } from './browser_helpers.js';
 
 const WEIGHT_FILES = ['text_encoder/model.safetensors', 'unet/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors'];
 const SINGLE_FILE = 'single_file/tiny-sd14-public.safetensors';
@@ -117,6 +117,24 @@ describe('model files are read by byte ranges', () => {
     expect(s.model!.name).toMatch(/tiny-sd14-public\.safetensors$/);
     checkReads(s.model!.reads, await layout([join(GOLDEN, SINGLE_FILE)]), 'Chromium single file');
   }, 240_000);
+
+  it('Chromium: drag and drop of a .safetensors checkpoint and of an image', async () => {
+    // A synthetic drop carries File objects (a folder drop needs a real drag from the desktop).
+    await page.selectOption('#single-config', 'server');
+    const drop = (url: string, name: string, type: string) => page.evaluate(async ([u, n, t]) => {
+      const file = new File([await (await fetch(u!)).blob()], n!, { type: t });
+      const dt = new DataTransfer();
+      dt.items.add(file);
+      window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, [url, name, type]);
+    await drop('model/unet/diffusion_pytorch_model.safetensors', 'unet.safetensors', 'application/octet-stream');
+    const bad = await waitForPhase(page, ['loaded'], 60_000, logs);
+    expect(bad.loadError?.message).toMatch(/not a Stable Diffusion 1\.x single-file checkpoint.*point at the model folder/);
+
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEklEQVR4nGP4z8DAAMIM/4EAAB/uBfsL2WiLAAAAAElFTkSuQmCC';
+    await drop(`data:image/png;base64,${png}`, 'dropped.png', 'image/png');
+    await waitForText(page, '#input-caption', 'dropped.png');
+  }, 90_000);
 
   it('Chromium: a model over the device limits is refused with a message, before any weight is uploaded', async () => {
     const p = await browser.newPage();
