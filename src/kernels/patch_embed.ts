@@ -3,10 +3,10 @@
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
+import { blockedDispatch } from './linear_backward.js';
 import { wgsl } from './wgsl.gen.js';
 
-const TILE = 16;
-export const patchEmbedKernel = defineKernel({ name: 'patch_embed', source: wgsl.patch_embed, overrides: { TILE } });
+export const patchEmbedKernel = defineKernel({ name: 'patch_embed', source: wgsl.patch_embed, overrides: { R: 8, WG: 64 } });
 
 /** x: [N, C, S, S], w: [D, C, p, p], cls: [D], pos: [T, D] (T = 1 + (S/p)^2) -> [N, T, D] */
 export function patchEmbed(ctx: GpuContext, x: GpuTensor, w: GpuTensor, cls: GpuTensor, pos: GpuTensor): GpuTensor {
@@ -19,7 +19,8 @@ export function patchEmbed(ctx: GpuContext, x: GpuTensor, w: GpuTensor, cls: Gpu
   check(cls.size === D && pos.size === T * D, `patch_embed: cls ${shapeStr(cls.shape)} / pos ${shapeStr(pos.shape)} for D=${D}, T=${T}`);
   check(cls.dtype === w.dtype && pos.dtype === w.dtype, 'patch_embed: w, cls and pos must share a dtype');
   const y = ctx.alloc([N, T, D], x.dtype);
-  ctx.dispatch(patchEmbedKernel, { x, w, cls, pos, y }, { N, C, S, ps: patch, D, T },
-    [Math.ceil(D / TILE), Math.ceil((N * T) / TILE)], { types: { T: x.dtype, W: w.dtype } });
+  const b = blockedDispatch(N * T, D);
+  ctx.dispatch(patchEmbedKernel, { x, w, cls, pos, y }, { N, C, S, ps: patch, D, T }, b.workgroups,
+    { types: { T: x.dtype, W: w.dtype }, overrides: b.overrides });
   return y;
 }

@@ -2,10 +2,10 @@
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
+import { blockedDispatch } from './linear_backward.js';
 import { wgsl } from './wgsl.gen.js';
 
-const TILE = 16;
-export const patchEmbedBackwardKernel = defineKernel({ name: 'patch_embed_backward', source: wgsl.patch_embed_backward, overrides: { TILE } });
+export const patchEmbedBackwardKernel = defineKernel({ name: 'patch_embed_backward', source: wgsl.patch_embed_backward, overrides: { R: 8, WG: 64 } });
 
 /** dy: [N, T, D], w: [D, C, p, p] -> dx [N, C, S, S] with S = p * sqrt(T - 1) */
 export function patchEmbedBackward(ctx: GpuContext, dy: GpuTensor, w: GpuTensor): GpuTensor {
@@ -16,7 +16,8 @@ export function patchEmbedBackward(ctx: GpuContext, dy: GpuTensor, w: GpuTensor)
   check(Dw === D && G * G === T - 1, `patch_embed_backward: dy ${shapeStr(dy.shape)} is not 1 + G^2 tokens of width ${Dw}`);
   const S = G * patch, K = C * patch * patch;
   const dx = ctx.alloc([N, C, S, S], dy.dtype);
-  ctx.dispatch(patchEmbedBackwardKernel, { dy, w, dx }, { N, C, S, ps: patch, D, T },
-    [Math.ceil(K / TILE), Math.ceil((N * (T - 1)) / TILE)], { types: { T: dy.dtype, W: w.dtype } });
+  const b = blockedDispatch(N * (T - 1), K);
+  ctx.dispatch(patchEmbedBackwardKernel, { dy, w, dx }, { N, C, S, ps: patch, D, T }, b.workgroups,
+    { types: { T: dy.dtype, W: w.dtype }, overrides: b.overrides });
   return dx;
 }
