@@ -16,7 +16,7 @@ struct Params { rows: u32, C: u32, eps: f32, has_acc: u32, row_stride: u32 }
 
 var<workgroup> red: array<f32, WG>;
 
-// Copied from layer_norm.wgsl wg_sum
+// Copied from group_norm.wgsl wg_sum
 fn wg_sum(v: f32, li: u32) -> f32 {
   red[li] = v;
   workgroupBarrier();
