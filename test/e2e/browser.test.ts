@@ -3,7 +3,8 @@
 // image under a mask painted with the brush, and its raw float output must match runTask in Node
 // (Dawn, f32 weights) for the same TaskSpec: same seed, same inputs. Also: the cancel button, a
 // lost device, and a browser without WebGPU each give a clear message, not a blank page.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ import type { StableDiffusionModel } from '../../src/models/load_pipeline.js';
 import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
 import { taskModels } from '../../src/pipeline/sd_pipeline.js';
 import { runTask } from '../../src/pipeline/tasks.js';
+import { fileByteSource } from '../../src/weights/byte_source_node.js';
+import { openSafetensors } from '../../src/weights/index.js';
 import { toTaskRequest, type TaskSpec } from '../../web/task_spec.js';
 import {
   artifactPath, buildAndServe, collectLogs, launchChromium, snapshot, waitForPhase, waitForText, type WebServer,
@@ -29,6 +32,37 @@ import {
  */
 const ATOL = 5e-3;
 const RTOL = 5e-3;
+
+/**
+ * The input picture: for the Fashion-MNIST model a held-out test image (a coat), prepared as in
+ * training (28x28 padded with 2 px of background, grey as RGB); otherwise a synthetic picture.
+ */
+async function inputPng(modelDir: string, size: number): Promise<{ png: Buffer; what: string }> {
+  const testset = join(modelDir, 'testset.safetensors');
+  if (size === 32 && existsSync(testset)) {
+    const src = await fileByteSource(testset);
+    try {
+      const f = await openSafetensors(src);
+      const labels = await f.readI64AsNumbers('labels');
+      const [, h, w] = f.tensors.get('images')!.shape as [number, number, number];
+      const idx = Math.max(0, labels.indexOf(4));                   // 4 = Coat
+      const px = (await f.readRaw('images')).subarray(idx * h * w, (idx + 1) * h * w);
+      const png = new PNG({ width: size, height: size });
+      png.data.fill(0);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const i = 4 * ((y + 2) * size + x + 2);
+          png.data[i] = png.data[i + 1] = png.data[i + 2] = px[y * w + x]!;
+        }
+      }
+      for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
+      return { png: PNG.sync.write(png), what: `Fashion-MNIST test image ${idx}` };
+    } finally {
+      await src.close?.();
+    }
+  }
+  return { png: testPng(size), what: 'synthetic picture' };
+}
 
 /** A small test picture: a soft gradient with a dark disc and a light square. */
 function testPng(size: number): Buffer {
@@ -87,8 +121,9 @@ describe('web page in headless Chromium', () => {
 
     // Inputs through the UI: an uploaded PNG at the model's native size, a mask painted with the brush.
     const size = loaded.model!.nativeSize;
+    const input = await inputPng(server.modelDir!, size);
     const pngPath = artifactPath(`input-${size}.png`);
-    writeFileSync(pngPath, testPng(size));
+    writeFileSync(pngPath, input.png);
     await page.setInputFiles('#image-input', pngPath);
     await waitForText(page, '#input-caption', `${size}×${size}`);
     const box = (await page.locator('#mask-canvas').boundingBox())!;
@@ -139,7 +174,7 @@ describe('web page in headless Chromium', () => {
         maxDiff = Math.max(maxDiff, d);
         worst = Math.max(worst, d / (ATOL + RTOL * Math.abs(b)));
       }
-      console.log(`browser (SwiftShader) ${browserSeconds.toFixed(1)} s vs Node (${ctx.adapter.description || ctx.adapter.architecture}) ` +
+      console.log(`${server.modelDir} (${size} px, ${input.what}): browser (SwiftShader) ${browserSeconds.toFixed(1)} s vs Node (${ctx.adapter.description || ctx.adapter.architecture}) ` +
         `${nodeSeconds.toFixed(1)} s; max |browser - node| = ${maxDiff.toExponential(2)} (tolerance ratio ${worst.toFixed(3)})`);
       expect(worst, `max |browser - node| = ${maxDiff}`).toBeLessThanOrEqual(1);
     } finally {
