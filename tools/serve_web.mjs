@@ -120,7 +120,6 @@ function notFound(res, what) {
 export async function serveWeb({ root = join(ROOT, 'dist', 'web'), modelDir = defaultModelDir(), port = 8080, host = '127.0.0.1', log = false } = {}) {
   const webRoot = resolve(root);
   const modelRoot = modelDir ? resolve(modelDir) : null;
-  let manifest = null;
   const server = createServer(async (req, res) => {
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -134,8 +133,7 @@ export async function serveWeb({ root = join(ROOT, 'dist', 'web'), modelDir = de
       const headers = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
       if (url.pathname === '/model/files.json') {
         if (!modelRoot) return notFound(res, 'no default model is configured');
-        manifest ??= await modelManifest(modelRoot);
-        const body = JSON.stringify(manifest);
+        const body = JSON.stringify(await modelManifest(modelRoot)); // fresh: the folder may be re-exported
         res.writeHead(200, { ...headers, 'Content-Type': MIME['.json'], 'Content-Length': Buffer.byteLength(body) });
         res.end(req.method === 'HEAD' ? undefined : body);
         return;
