@@ -23,7 +23,16 @@ export interface Golden {
   scalar(name: string): Promise<number>;
 }
 
-export async function openGolden(rel: string): Promise<Golden> {
+const opened = new Map<string, Promise<Golden>>();
+
+/** Opens a golden file once per worker (the handle stays open for the worker's life). */
+export function openGolden(rel: string): Promise<Golden> {
+  let g = opened.get(rel);
+  if (!g) opened.set(rel, (g = openGoldenFile(rel)));
+  return g;
+}
+
+async function openGoldenFile(rel: string): Promise<Golden> {
   const file = await openSafetensors(await fileByteSource(goldenPath(rel)));
   const info = (name: string) => {
     const t = file.tensors.get(name);
