@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules/webgpu ] || npm ci --no-audit --no-fund
 bash tools/ensure_gpu.sh
+bash tools/ensure_chromium.sh
 node tools/gen_wgsl.mjs
 report=$(mktemp -t tether-vitest-XXXXXX.json)
 set +e

@@ -88,6 +88,7 @@ export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest):
       }));
     }
     // 4. decode
+    req.signal?.throwIfAborted();
     const img = await m.codec.decode(ctx, latent);
     await req.trace?.tensor('result_image', img);
     const result: TaskResult = {
