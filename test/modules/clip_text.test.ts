@@ -1,14 +1,18 @@
 // CLIPTextModel against the transformers goldens of the tiny CLIP text encoder (../shared/golden):
 // last_hidden_state, pooler_output and every recorded intermediate, through the real loader from
 // the diffusers folder and from the CompVis single file, f32 and f16 weights.
-import { describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
 import type { CLIPTextModel } from '../../src/text/clip_text_model.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { GOLDEN_DIR, openGolden } from '../helpers/golden.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { compare, expectClose, type Tolerance } from '../helpers/numeric.js';
 import { compareIntermediates, expectAllIntermediatesClose, recordTaps, type Recorder } from '../helpers/taps.js';
+
+// Correctness only: kernel variants stay provisional (no background timing runs on a busy CPU adapter).
+beforeAll(() => setAutoTune(false));
 
 const F32: Tolerance = { atol: 1e-4, rtol: 1e-4 };
 const F16_WEIGHTS: Tolerance = { atol: 5e-3, rtol: 0 };

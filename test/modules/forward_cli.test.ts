@@ -5,15 +5,19 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
-import { describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { forwardCommand } from '../../src/cli/forward.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileByteSource } from '../../src/weights/byte_source_node.js';
 import { openSafetensors, type SafetensorsFile } from '../../src/weights/safetensors.js';
 import { encodeSafetensors, type TensorToWrite } from '../../src/weights/safetensors_write.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { GOLDEN_DIR, goldenPath, openGolden } from '../helpers/golden.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { compare, expectClose, type Tolerance } from '../helpers/numeric.js';
+
+// Correctness only: kernel variants stay provisional (no background timing runs on a busy CPU adapter).
+beforeAll(() => setAutoTune(false));
 
 const F32: Tolerance = { atol: 1e-4, rtol: 1e-4 };
 const F16_WEIGHTS: Tolerance = { atol: 5e-3, rtol: 0 };

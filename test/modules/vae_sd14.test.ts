@@ -5,15 +5,19 @@
 // activations reach [1, 256, 512, 512] (256 MiB in f32) and must run as channel chunks on a
 // device whose maxStorageBufferBindingSize is 128 MiB (lavapipe's).
 import { readFileSync } from 'node:fs';
-import { describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { AutoencoderKL } from '../../src/vae/autoencoder_kl.js';
 import { parseVaeConfig } from '../../src/vae/config.js';
 import { openSafetensors } from '../../src/weights/safetensors.js';
 import { Weights } from '../../src/weights/weights.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { randn, randu } from '../helpers/numeric.js';
 import { goldenFile, syntheticSafetensors } from './unet_synthetic.js';
+
+// Correctness only: kernel variants stay provisional (no background timing runs on a busy CPU adapter).
+beforeAll(() => setAutoTune(false));
 
 async function sd14Vae(ctx: GpuContext): Promise<AutoencoderKL> {
   const m = JSON.parse(readFileSync(goldenFile('sd14_configs/sd14_key_manifest.json'), 'utf8')) as {
