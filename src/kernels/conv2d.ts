@@ -1,0 +1,152 @@
+// Conv2d (NCHW, groups 1, dilation 1) as an implicit GEMM: rows are output pixels, columns
+// output channels, k = (tap, input channel); no im2col buffer. Three algorithm files, chosen per
+// adapter by measurement (select_variant.ts): tiled (workgroup memory, GPUs), regblock and
+// subgroup (CPU adapters). A 1x1 stride-1 unpadded conv is a plain GEMM over NCHW pixels and goes
+// through matmul.ts (its variants and measurements): the 'gemm' route, unless a conv variant is forced.
+// Bindings larger than maxStorageBufferBindingSize are refused with the limit named: callers
+// split channels (src/vae/chunked_ops.ts) and chain the partial sums through `residual`.
+import type { GpuContext } from '../gpu/context.js';
+import { defineKernel } from '../gpu/kernel.js';
+import { check, GpuTensor, shapeStr, type DType } from '../gpu/tensor.js';
+import { Rng } from '../util/rng.js';
+import { dummyTensor, gemm, laneWorkgroup, type MatmulVariant } from './matmul.js';
+import { convOutSize, padOf } from './reference/conv2d.js';
+import { bucket, recordPlan, selectVariant, type DispatchPlan, type TuneRequest } from './select_variant.js';
+import { wgsl } from './wgsl.gen.js';
+
+export const conv2dTiledKernel = defineKernel({ name: 'conv2d_tiled', source: wgsl.conv2d_tiled, overrides: { WG_X: 16, WG_Y: 16, BK: 16 } });
+export const conv2dRegblockKernel = defineKernel({ name: 'conv2d_regblock', source: wgsl.conv2d_regblock, overrides: { R: 8, WG: 64 } });
+export const conv2dSubgroupKernel = defineKernel({ name: 'conv2d_subgroup', source: wgsl.conv2d_subgroup, overrides: { R: 16, WG: 64 } });
+
+export const CONV2D_VARIANTS = ['tiled', 'regblock', 'subgroup'] as const;
+export type Conv2dVariant = (typeof CONV2D_VARIANTS)[number];
+
+export interface Conv2dOptions {
+  stride?: number;
+  /** symmetric, or [top, bottom, left, right] (the VAE encoder's downsampler uses [0, 1, 0, 1]) */
+  pad?: number | readonly [number, number, number, number];
+  /** [N, O, Ho, Wo], added in the epilogue */
+  residual?: GpuTensor;
+  /**
+   * force an algorithm: a conv kernel (for any kernel size), or 'gemm' (1x1 stride-1 unpadded
+   * only) with `gemmVariant`; default: 1x1 -> 'gemm', else measured per adapter and shape class
+   */
+  variant?: Conv2dVariant | 'gemm';
+  /** the matmul variant of the 'gemm' route (default: measured) */
+  gemmVariant?: MatmulVariant;
+}
+
+/** The geometry of one conv call, in the kernels' Params names. */
+export interface ConvGeometry {
+  N: number; C: number; H: number; W: number; O: number; KH: number; KW: number;
+  stride: number; pad: [number, number, number, number]; Ho: number; Wo: number;
+}
+
+export function convGeometry(xShape: readonly number[], wShape: readonly number[], stride = 1,
+                             pad: number | readonly [number, number, number, number] = 0): ConvGeometry {
+  check(xShape.length === 4 && wShape.length === 4 && xShape[1] === wShape[1],
+    `conv2d: x ${shapeStr(xShape)} does not fit w ${shapeStr(wShape)} ([O, C, kh, kw])`);
+  const [N, C, H, W] = xShape as [number, number, number, number];
+  const [O, , KH, KW] = wShape as [number, number, number, number];
+  const p = padOf(pad);
+  check(Number.isInteger(stride) && stride >= 1 && p.every((v) => Number.isInteger(v) && v >= 0), `conv2d: stride ${stride}, pad [${p}]`);
+  const Ho = convOutSize(H, KH, stride, p[0], p[1]), Wo = convOutSize(W, KW, stride, p[2], p[3]);
+  check(Ho >= 1 && Wo >= 1, `conv2d: empty output for x ${shapeStr(xShape)}, kernel ${KH}x${KW}, stride ${stride}, pad [${p}]`);
+  return { N, C, H, W, O, KH, KW, stride, pad: p, Ho, Wo };
+}
+
+export function conv2dVariants(ctx: GpuContext): Conv2dVariant[] {
+  return CONV2D_VARIANTS.filter((v) => v !== 'subgroup' || ctx.hasSubgroups);
+}
+
+/** The dispatch of one conv with one variant (whole tensors bound, offsets 0). */
+export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, y: GpuTensor,
+                           variant: Conv2dVariant, bias?: GpuTensor, residual?: GpuTensor): DispatchPlan {
+  check(!bias || bias.dtype === w.dtype, `conv2d: bias is ${bias?.dtype}, weights ${w.dtype}`);
+  check(!residual || residual.dtype === x.dtype, `conv2d: residual is ${residual?.dtype}, activations ${x.dtype}`);
+  const M = g.N * g.Ho * g.Wo;
+  const params = {
+    M, O: g.O, C: g.C, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW, stride: g.stride,
+    pad_t: g.pad[0], pad_l: g.pad[2], x_off: 0, x_sn: g.C * g.H * g.W, w_off: 0, w_so: g.C * g.KH * g.KW,
+    y_off: 0, y_sn: g.O * g.Ho * g.Wo, r_off: 0, bias_off: 0,
+    flags: (bias ? 1 : 0) | (residual ? 2 : 0),
+  };
+  const dummy = dummyTensor(ctx);
+  const bindings: Record<string, GpuTensor> = { x, w, bias: bias ?? dummy, residual: residual ?? dummy, y };
+  let kernel = conv2dTiledKernel, overrides: Record<string, number> = {}, cols: number, rows: number;
+  if (variant === 'tiled') {
+    cols = Math.ceil(g.O / 64);
+    rows = Math.ceil(M / 64);
+  } else {
+    check(variant !== 'subgroup' || ctx.hasSubgroups, 'conv2d: the subgroup variant needs the subgroups feature');
+    kernel = variant === 'subgroup' ? conv2dSubgroupKernel : conv2dRegblockKernel;
+    const W4 = (g.C * g.KH * g.KW) % 4 === 0;  // weight rows as 4-vectors
+    const R = variant === 'subgroup' ? 8 : 4, WG = laneWorkgroup(ctx);
+    overrides = { R, WG, W4: +W4 };
+    bindings.w4 = W4 ? w : dummy;
+    cols = Math.ceil(g.O / (4 * WG));
+    rows = Math.ceil(M / R);
+  }
+  // pixel tiles fold into y and z (the kernels read row tile wg.z * 65535 + wg.y)
+  const wg: [number, number, number] = [cols, Math.min(rows, 65535), Math.ceil(rows / 65535)];
+  check(cols <= ctx.limits.maxComputeWorkgroupsPerDimension, `conv2d: ${g.O} output channels need ${cols} workgroups`);
+  return { kernel, bindings, params, workgroups: wg, types: { T: x.dtype, W: w.dtype }, overrides };
+}
+
+const C_BOUNDS = [16, 128, 512], P_BOUNDS = [256, 4096];
+
+/** Shape class: kernel size, stride, channel and pixel buckets; proxy: same kernel at <= 8x8 output. */
+export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: DType; W: DType }): TuneRequest<Conv2dVariant> {
+  const pix = g.N * g.Ho * g.Wo;
+  const shapeClass = `k${g.KH}x${g.KW}s${g.stride}|c${bucket(g.C, C_BOUNDS)}|o${bucket(g.O, C_BOUNDS)}|p${bucket(pix, P_BOUNDS)}`;
+  const C = Math.min(g.C, 256), O = Math.min(g.O, 256);
+  const H = Math.min(g.H, 8 * g.stride), W = Math.min(g.W, 8 * g.stride);
+  const pg = convGeometry([1, C, H, W], [O, C, g.KH, g.KW], g.stride, g.pad);
+  return {
+    op: 'conv2d', shapeClass, dtype: `${types.T}/${types.W}`, candidates: conv2dVariants(ctx),
+    proxy(c) {
+      const rng = new Rng(2);
+      const x = c.upload(rng.normals(C * H * W), [1, C, H, W], types.T);
+      const w = c.upload(rng.normals(O * C * g.KH * g.KW), [O, C, g.KH, g.KW], types.W);
+      const y = c.alloc([1, O, pg.Ho, pg.Wo], types.T);
+      return {
+        label: `[1,${C},${H},${W}] * [${O},${C},${g.KH},${g.KW}] s${g.stride}`,
+        plan: (v) => [conv2dPlan(c, pg, x, w, y, v)],
+        dispose: () => c.release(x, w, y),
+      };
+    },
+  };
+}
+
+export function provisionalConv2d(ctx: GpuContext): Conv2dVariant {
+  if (!ctx.adapter.isFallbackAdapter) return 'tiled';
+  return ctx.hasSubgroups ? 'subgroup' : 'regblock';
+}
+
+/** x: [N, C, H, W], w: [O, C, kh, kw], bias: [O], residual: [N, O, Ho, Wo] -> [N, O, Ho, Wo] */
+export function conv2d(ctx: GpuContext, x: GpuTensor, w: GpuTensor, bias?: GpuTensor, opts: Conv2dOptions = {}): GpuTensor {
+  const g = convGeometry(x.shape, w.shape, opts.stride ?? 1, opts.pad ?? 0);
+  const outShape = [g.N, g.O, g.Ho, g.Wo];
+  check(!bias || bias.size === g.O, `conv2d: bias ${bias && shapeStr(bias.shape)} for ${g.O} output channels`);
+  check(!opts.residual || opts.residual.size === g.N * g.O * g.Ho * g.Wo,
+    `conv2d: residual ${opts.residual && shapeStr(opts.residual.shape)} for output ${shapeStr(outShape)}`);
+  const y = ctx.alloc(outShape, x.dtype);
+  const forced = opts.variant;
+  const pointwise = g.KH === 1 && g.KW === 1 && g.stride === 1 && g.pad.every((v) => v === 0);
+  check(forced !== 'gemm' || pointwise, `conv2d: the 'gemm' route takes 1x1 stride-1 unpadded convs only`);
+  if (pointwise && (forced === undefined || forced === 'gemm')) {
+    // 1x1: A(n, pixel, c) = x[n*C*HW + c*HW + pixel], B(c, o) = w[o*C + c], y(n, pixel, o) NCHW
+    const HW = g.H * g.W;
+    gemm(ctx, {
+      batch: g.N, M: HW, N: g.O, K: g.C,
+      a: x, aSb: g.C * HW, aSm: 1, aSk: HW,
+      b: w, bSb: 0, bSn: g.C, bSk: 1,
+      y, ySb: g.O * HW, ySm: 1, ySn: HW, bias, residual: opts.residual,
+    }, opts.gemmVariant);
+    return y;
+  }
+  const v = (forced as Conv2dVariant | undefined) ??
+    selectVariant(ctx, conv2dTuneRequest(ctx, g, { T: x.dtype, W: w.dtype }), provisionalConv2d(ctx));
+  recordPlan(ctx, conv2dPlan(ctx, g, x, w, y, v, bias, opts.residual));
+  return y;
+}
