@@ -1,0 +1,150 @@
+// Style benchmark (issue 7): the cost of style guidance.
+//   npx tsx bench/style.ts [--model PATH] [--clip PATH] [--steps 10] [--K 5] [--reps 3] [--skip-tasks]
+// 1. The CLIP part alone (what one style direction adds to the VAE decode + encoder pull-back):
+//    forward-only Gram and loss + gradient, for the tiny golden tower and for a ViT-B/16-sized
+//    tower with random weights (224 px, 3 of 12 layers: exactly what openai/clip-vit-base-patch16
+//    costs; timing does not depend on the weights' values), from a 512 x 512 image.
+// 2. Time per image of style guidance beside inpainting, on the SD model (`--model`, default the
+//    embedded one), with the style CLIP `--clip` (default: the goldens' tiny tower).
+// Writes bench/results/style.json and the "Style" section of bench/RESULTS.md.
+// bench/sampler.ts can add style rows with styleTaskRequest() and time the CLIP part with timeClipStyle().
+import { existsSync } from 'node:fs';
+import { ClipVisionModel } from '../src/clip_vision/clip_vision_model.js';
+import { CLIP_VIT_B16 } from '../src/clip_vision/config.js';
+import { loadClipVisionFromPath } from '../src/clip_vision/load_node.js';
+import { ClipStyleLoss } from '../src/clip_vision/style_loss.js';
+import { clipVisionWeights } from '../src/clip_vision/weights.js';
+import { adapterName } from '../src/gpu/device.js';
+import { createNodeGpuContext } from '../src/gpu/device_node.js';
+import type { GpuContext } from '../src/gpu/context.js';
+import type { GpuTensor } from '../src/gpu/tensor.js';
+import { STYLE_GUIDANCE, STYLE_SETTINGS } from '../src/pipeline/style_task.js';
+import type { ImageData4, TaskRequest } from '../src/pipeline/tasks.js';
+import type { Schedule } from '../src/sampler/constrained_sampler.js';
+import { seededNoise } from '../src/sampler/noise.js';
+import { Rng } from '../src/util/rng.js';
+import { vitB16SyntheticClip } from '../test/style/clip_synthetic.js';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function timeIt(ctx: GpuContext, fn: () => Promise<void> | void, reps: number): Promise<number> {
+  await fn(); await ctx.sync();                    // warm-up: shader compilation, pool growth
+  const ms: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await fn(); await ctx.sync();
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
+}
+
+/** The ViT-B/16-sized tower with random weights under the real key names (test/style/clip_synthetic.ts). */
+export async function randomClipVision(ctx: GpuContext, numLayers: number): Promise<ClipVisionModel> {
+  const { file } = await vitB16SyntheticClip(numLayers);
+  return ClipVisionModel.load(ctx, clipVisionWeights([file], numLayers), CLIP_VIT_B16, numLayers, { weightDtype: 'f32' });
+}
+
+export interface ClipStyleTiming { forwardMs: number; lossAndGradMs: number }
+
+/** Median ms of G(img) alone and of L + dL/dimg, for an [1, 3, size, size] image. */
+export async function timeClipStyle(ctx: GpuContext, loss: ClipStyleLoss, size: number, reps = 3): Promise<ClipStyleTiming> {
+  const rng = new Rng(3);
+  const img = ctx.upload(rng.uniforms(3 * size * size, -1, 1), [1, 3, size, size]);
+  const gRef = loss.gram(ctx, ctx.upload(rng.uniforms(3 * size * size, -1, 1), [1, 3, size, size]));
+  const forwardMs = await timeIt(ctx, () => { ctx.release(loss.gram(ctx, img)); }, reps);
+  const lossAndGradMs = await timeIt(ctx, () => { const r = loss.lossAndGrad(ctx, img, gRef); ctx.release(r.loss, r.grad); }, reps);
+  ctx.release(img, gRef);
+  return { forwardMs, lossAndGradMs };
+}
+
+/**
+ * Style guidance at the paper's settings (K = 5, lr 0.5 -> 0.1, prompt with CFG w = 2 in the newton
+ * form) as a TaskRequest: 'generate' + style alone, or with `inpaint` (image + mask) inpaint + style.
+ */
+export function styleTaskRequest(loss: ClipStyleLoss, styleImage: ImageData4, size: number, opts: {
+  steps: number; K?: number; schedule?: Schedule; prompt?: string; cfg?: boolean; seed?: number;
+  inpaint?: { image: ImageData4; mask: ImageData4 };
+}): TaskRequest {
+  return {
+    task: opts.inpaint ? 'inpaint' : 'generate', width: size, height: size, image: opts.inpaint?.image, mask: opts.inpaint?.mask,
+    prompt: opts.prompt ?? 'a photo', guidance: opts.cfg === false ? null : STYLE_GUIDANCE,
+    noise: seededNoise([opts.seed ?? 1]),
+    settings: { ...STYLE_SETTINGS, K: opts.K ?? STYLE_SETTINGS.K, steps: opts.steps, h: 0.005, schedule: opts.schedule ?? 'exact' },
+    style: { loss, image: styleImage },
+  };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string, d: string) => { const i = args.indexOf(`--${name}`); return i >= 0 && args[i + 1] ? args[i + 1]! : d; };
+  const MODEL = opt('model', existsSync('weights/fmnist/unet/config.json') ? 'weights/fmnist' : '../shared/golden');
+  const CLIP = opt('clip', '../shared/golden/goldens_style/clip_vision');
+  const STEPS = Number(opt('steps', '10')), K = Number(opt('K', '5')), REPS = Number(opt('reps', '3'));
+  const { mdTable, writeJson, writeResultsSection } = await import('./results_md.js');
+  const ctx = await createNodeGpuContext();
+  const adapter = adapterName(ctx.adapter);
+  console.log(`adapter: ${adapter}`);
+
+  // 1. the CLIP part
+  const tiny = new ClipStyleLoss(await loadClipVisionFromPath(ctx, CLIP));
+  const tinyT = await timeClipStyle(ctx, tiny, 512, REPS);
+  console.log(`CLIP ${CLIP} (${tiny.model.config.imageSize} px): G ${tinyT.forwardMs.toFixed(1)} ms, L + dL/dimg ${tinyT.lossAndGradMs.toFixed(1)} ms`);
+  const b16 = new ClipStyleLoss(await randomClipVision(ctx, 3));
+  const b16T = await timeClipStyle(ctx, b16, 512, REPS);
+  console.log(`ViT-B/16 size, 3 layers (224 px): G ${b16T.forwardMs.toFixed(0)} ms, L + dL/dimg ${b16T.lossAndGradMs.toFixed(0)} ms`);
+  b16.model.destroy(ctx); b16.destroy(ctx);
+
+  // 2. per image, beside inpainting
+  const rows: { run: string; msPerImage: number; evals: number }[] = [];
+  let size = 0;
+  if (!args.includes('--skip-tasks')) {
+    const { loadPipelineFromPath } = await import('../src/models/load_pipeline_node.js');
+    const { taskModels } = await import('../src/pipeline/sd_pipeline.js');
+    const { runTask } = await import('../src/pipeline/tasks.js');
+    const dtype = ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
+    const sd = await loadPipelineFromPath(ctx, MODEL, { weightDtype: dtype });
+    const models = taskModels(ctx, sd);
+    const f = models.codec.factor;
+    size = (sd.configs.unet.sample_size ?? 8) * f;
+    const rng = new Rng(7);
+    const image: ImageData4 = { data: rng.uniforms(3 * size * size, -1, 1), shape: [1, 3, size, size] };
+    const styleImage: ImageData4 = { data: rng.uniforms(3 * size * size, -1, 1), shape: [1, 3, size, size] };
+    const mask: ImageData4 = { data: new Float32Array(size * size).map((_, i) => (i % size < size / 2 ? 1 : 0)), shape: [1, 1, size, size] };
+    const runs: [string, () => TaskRequest][] = [
+      ['inpaint (newton exact, no CFG)', () => ({ task: 'inpaint', image, mask, noise: seededNoise([1]), guidance: null,
+        settings: { steps: STEPS, K, lr: [0.5, 0.1], h: 0.005, schedule: 'exact', method: 'newton' } })],
+      ['style (newton exact, CFG w = 2)', () => styleTaskRequest(tiny, styleImage, size, { steps: STEPS, K })],
+      ['style (newton exact, no CFG)', () => styleTaskRequest(tiny, styleImage, size, { steps: STEPS, K, cfg: false })],
+      ['inpaint + style (newton exact, no CFG)', () => styleTaskRequest(tiny, styleImage, size, { steps: STEPS, K, cfg: false, inpaint: { image, mask } })],
+    ];
+    for (const [name, req] of runs) {
+      let evals = 0;
+      const ms = await timeIt(ctx, async () => { evals = (await runTask(ctx, models, req())).evals; }, REPS);
+      rows.push({ run: name, msPerImage: ms, evals });
+      console.log(`${name}: ${(ms / 1000).toFixed(2)} s/image, ${evals} UNet evals`);
+    }
+    sd.destroy(ctx);
+  }
+
+  writeJson('bench/results/style.json', { adapter: { ...ctx.adapter }, clip: CLIP, model: MODEL, steps: STEPS, K, tiny: tinyT, vitB16: b16T, rows });
+  const body = [
+    `Adapter: **${adapter}**. Command: \`npx tsx bench/style.ts\`. Median of ${REPS}.`,
+    '',
+    'CLIP part of one style direction (from a 512x512 image; the VAE decode and the two encoder passes of the pull-back come on top):',
+    '',
+    mdTable(['CLIP vision tower', 'G only (forward)', 'L + dL/dimg (forward + backward)'], [
+      [`goldens tiny (${tiny.model.config.imageSize} px, width ${tiny.width})`, `${tinyT.forwardMs.toFixed(1)} ms`, `${tinyT.lossAndGradMs.toFixed(1)} ms`],
+      ['ViT-B/16 size, 3 of 12 layers (224 px, width 768; random weights)', `${b16T.forwardMs.toFixed(0)} ms`, `${b16T.lossAndGradMs.toFixed(0)} ms`],
+    ]),
+  ];
+  if (rows.length) {
+    body.push('', `Per image: model \`${MODEL}\` (${size}x${size} px), style CLIP \`${CLIP}\`, ${STEPS} steps, K = ${K}, lr 0.5 -> 0.1.`, '',
+      mdTable(['run', 's / image', 'UNet evals / image'], rows.map((r) => [r.run, (r.msPerImage / 1000).toFixed(2), r.evals])));
+  }
+  writeResultsSection('Style', body.join('\n'));
+  console.log('wrote bench/results/style.json and the Style section of bench/RESULTS.md');
+  tiny.model.destroy(ctx); tiny.destroy(ctx);
+  process.exit(0);
+}
+
+if (process.argv[1]?.endsWith('style.ts')) main().catch((e) => { console.error(e); process.exit(1); });
