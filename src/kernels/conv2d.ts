@@ -134,7 +134,11 @@ export function conv2d(ctx: GpuContext, x: GpuTensor, w: GpuTensor, bias?: GpuTe
   const forced = opts.variant;
   const pointwise = g.KH === 1 && g.KW === 1 && g.stride === 1 && g.pad.every((v) => v === 0);
   check(forced !== 'gemm' || pointwise, `conv2d: the 'gemm' route takes 1x1 stride-1 unpadded convs only`);
-  if (pointwise && (forced === undefined || forced === 'gemm')) {
+  // The GEMM grid has one row of workgroups per 4..16 pixels and does not fold, so very large
+  // images (the VAE's 256 -> 128 shortcut at 512 x 512: 262144 pixels) take the conv kernels,
+  // whose grid folds pixel tiles into y and z.
+  const gemmFits = Math.ceil((g.H * g.W) / 4) <= ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (pointwise && (forced === 'gemm' || (forced === undefined && gemmFits))) {
     // 1x1: A(n, pixel, c) = x[n*C*HW + c*HW + pixel], B(c, o) = w[o*C + c], y(n, pixel, o) NCHW
     const HW = g.H * g.W;
     gemm(ctx, {

@@ -18,7 +18,11 @@ const MiB = 2 ** 20;
 
 interface DryStats { maxBinding: number; maxBindingAt: string; live: number; peak: number; dispatches: number; copies: number }
 
-/** A GpuContext look-alike that records instead of computing (enough for the model code). */
+/**
+ * A GpuContext look-alike that records instead of computing (enough for the model code). Its
+ * adapter looks like lavapipe (software, subgroups of 8, 128 MiB bindings), so kernel wrappers
+ * pick the variants they would pick there.
+ */
 function dryContext(bindingLimit: number): { ctx: GpuContext; stats: DryStats } {
   const stats: DryStats = { maxBinding: 0, maxBindingAt: '', live: 0, peak: 0, dispatches: 0, copies: 0 };
   const buffer = (size: number) => ({ size, destroy() {} }) as unknown as GPUBuffer;
@@ -29,8 +33,8 @@ function dryContext(bindingLimit: number): { ctx: GpuContext; stats: DryStats } 
   } as unknown as GPUSupportedLimits;
   const scope: string[] = [];
   const ctx = {
-    hasF16: true, hasSubgroups: false, hasTimestamps: false, limits, scope, residentBytes: 0,
-    adapter: { vendor: 'dry', architecture: 'dry', description: 'dry run', isFallbackAdapter: true, subgroupMinSize: 0, subgroupMaxSize: 0 },
+    hasF16: true, hasSubgroups: true, hasTimestamps: false, limits, scope, residentBytes: 0,
+    adapter: { vendor: 'dry', architecture: 'dry', description: 'dry run (lavapipe-like)', isFallbackAdapter: true, subgroupMinSize: 8, subgroupMaxSize: 8 },
     device: { createBuffer: (d: { size: number }) => buffer(d.size) },
     alloc(shape: readonly number[], dtype: DType = 'f32') {
       const bytes = numel(shape) * DTYPE_BYTES[dtype];
