@@ -13,6 +13,10 @@ import { getCtx, gpuTest } from '../helpers/gpu.js';
 import { goldenPath } from '../helpers/golden.js';
 import { dot } from './fd.js';
 import { cosine, relMax, styleGolden } from './golden_helpers.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
+
+// correctness only: no background matmul variant measurements competing for the adapter
+beforeAll(() => setAutoTune(false));
 
 let ctx: GpuContext;
 let style: ClipStyleLoss;

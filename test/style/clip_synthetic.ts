@@ -4,19 +4,24 @@
 // Only the first `numLayers` encoder layers get real data (the rest would be 64M unused floats);
 // post_layernorm and the position_ids buffer are included so the loader has to skip them.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bufferByteSource } from '../../src/weights/byte_source.js';
 import { openSafetensors, type SafetensorsFile } from '../../src/weights/safetensors.js';
 import { encodeSafetensors, type TensorToWrite } from '../../src/weights/safetensors_write.js';
 import { Rng } from '../../src/util/rng.js';
-import { GOLDEN_DIR } from '../helpers/golden.js';
+
+// ../shared/golden beside the repository (TETHER_GOLDEN overrides), found without test/helpers so
+// bench/style.ts can import this under tsx (ESM: no __dirname)
+const MANIFEST = process.env.TETHER_GOLDEN
+  ? `${process.env.TETHER_GOLDEN}/goldens_style/real_clip_vit_b16/vision_key_manifest.json`
+  : fileURLToPath(new URL('../../../shared/golden/goldens_style/real_clip_vit_b16/vision_key_manifest.json', import.meta.url));
 
 const LAYER_RE = /^vision_model\.encoder\.layers\.(\d+)\./;
 
 export interface SyntheticClip { file: SafetensorsFile; tensors: Map<string, Float32Array> }
 
 export async function vitB16SyntheticClip(numLayers = 3, seed = 1): Promise<SyntheticClip> {
-  const manifest = JSON.parse(readFileSync(join(GOLDEN_DIR, 'goldens_style/real_clip_vit_b16/vision_key_manifest.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'));
   const keys = manifest.CLIPVisionModel as Record<string, { shape: number[] }>;
   const rng = new Rng(seed);
   const out: Record<string, TensorToWrite> = {};

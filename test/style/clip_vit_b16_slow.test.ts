@@ -2,7 +2,7 @@
 // tokens, width 768, 12 heads; 3 of 12 layers; synthetic weights with the real key names), from a
 // 512 x 512 image (SD's size, a non-integer 512 -> 224 resize): loads through the real key
 // selection with every kept key consumed, and L and dL/dimg match the float64 CPU reference.
-import { describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { ClipVisionModel } from '../../src/clip_vision/clip_vision_model.js';
 import { CLIP_VIT_B16 } from '../../src/clip_vision/config.js';
 import { ClipStyleLoss } from '../../src/clip_vision/style_loss.js';
@@ -12,6 +12,10 @@ import { randu } from '../helpers/numeric.js';
 import { styleGramRef, styleLossRef, type RefConfig } from './clip_ref.js';
 import { vitB16SyntheticClip } from './clip_synthetic.js';
 import { cosine, relMax } from './golden_helpers.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
+
+// correctness only: no background matmul variant measurements competing for the adapter
+beforeAll(() => setAutoTune(false));
 
 describe.skipIf(!process.env.TETHER_SLOW)('ViT-B/16-sized style loss (synthetic weights, TETHER_SLOW=1)', () => {
   gpuTest('L and dL/dimg of a 512x512 image vs the float64 reference', async (ctx) => {

@@ -16,6 +16,10 @@ import { getCtx, gpuTest } from '../helpers/gpu.js';
 import { goldenPath } from '../helpers/golden.js';
 import { expectClose, randn } from '../helpers/numeric.js';
 import { relMax, styleGolden } from './golden_helpers.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
+
+// correctness only: no background matmul variant measurements competing for the adapter
+beforeAll(() => setAutoTune(false));
 
 const identityCodec: LatentCodec = {
   scalingFactor: 1, factor: 1,

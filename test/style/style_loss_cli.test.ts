@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
-import { describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { styleLossCommand } from '../../src/cli/style_loss.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileByteSource } from '../../src/weights/byte_source_node.js';
@@ -13,6 +13,10 @@ import { encodeSafetensors } from '../../src/weights/safetensors_write.js';
 import { goldenPath } from '../helpers/golden.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { relMax, styleGolden } from './golden_helpers.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
+
+// correctness only: no background matmul variant measurements competing for the adapter
+beforeAll(() => setAutoTune(false));
 
 async function cli(ctx: GpuContext, args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '', err = '';

@@ -16,6 +16,10 @@ import { seededNoise } from '../../src/sampler/noise.js';
 import { getCtx, gpuTest } from '../helpers/gpu.js';
 import { goldenPath } from '../helpers/golden.js';
 import { styleGolden } from './golden_helpers.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
+
+// correctness only: no background matmul variant measurements competing for the adapter
+beforeAll(() => setAutoTune(false));
 
 let ctx: GpuContext;
 let loss: ClipStyleLoss;
