@@ -1,40 +1,92 @@
-// Flash attention (tiled over keys, online softmax): never materialises the Nq x Nk scores.
-// Two algorithm files: attention_rows.wgsl (register-blocked rows, vec4 heads up to D = 160:
-// every UNet and CLIP head of SD 1.4) and attention_wide.wgsl (any D, one row per invocation:
-// odd or very wide heads). The VAE's single 512-wide head goes through materialised score blocks
-// instead (src/vae/unet_mid_block_2d.ts), which is faster there.
+// Scaled dot-product attention, flash style: keys are walked in tiles with an online softmax
+// (running max and sum, rescaled accumulator), so the Nq x Nk score matrix is never allocated.
+// Two algorithm files, chosen here:
+//   attention_sg.wgsl    CPU adapters (lavapipe, SwiftShader): q rows in registers, K/V rows
+//                        shared across the subgroup by shuffles (loads per FMA set the speed there).
+//   attention_tiled.wgsl GPUs: K/V tiles in workgroup memory; also the fallback for D % 4 != 0
+//                        and for adapters without subgroups.
+// The choice is by `ctx.adapter.isFallbackAdapter` for now (src/kernels/select_variant.ts, when
+// it lands, can replace it with a measured choice); `variant` forces one (tests, benchmarks).
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
 import { wgsl } from './wgsl.gen.js';
 
-export const attentionRowsKernel = defineKernel({ name: 'attention_rows', source: wgsl.attention_rows, overrides: { WG: 64, R: 2, D4: 10, KB: 8 } });
-export const attentionWideKernel = defineKernel({ name: 'attention_wide', source: wgsl.attention_wide, overrides: { WG: 64 } });
+export const attentionSgKernel = defineKernel({
+  name: 'attention_sg', source: wgsl.attention_sg, overrides: { WG: 64, R: 4, SG: 8 },
+});
+export const attentionTiledKernel = defineKernel({
+  name: 'attention_tiled', source: wgsl.attention_tiled, overrides: { WG: 64, BK: 16, D4: 10, KT: 160 },
+});
 
-export interface AttentionOptions { heads: number; scale?: number; causal?: boolean }
+/** Limits baked into the WGSL files (their `const`s). */
+const SG_QMAX = 128, SG_RMAX = 4, SG_MAX = 32, TILED_DMAX4 = 128, TILED_BKMAX = 64;
+/** Workgroup memory the tiled kernel may use: WebGPU's default limit, so it fits every adapter. */
+const TILED_SMEM = 16384;
 
-/** q: [B, Nq, heads*D], k, v: [B, Nk, heads*D] -> [B, Nq, heads*D] */
+export type AttentionVariant = 'sg' | 'tiled';
+
+export interface AttentionOptions {
+  heads: number;
+  /** default 1/sqrt(D) */
+  scale?: number;
+  /** exclude key j from query i when j > i (CLIP's mask) */
+  causal?: boolean;
+  /** force an algorithm (default: attentionVariant) */
+  variant?: AttentionVariant;
+}
+
+/** Whether the subgroup kernel can run here: subgroups, a known subgroup size, D % 4 == 0. */
+export function canUseSg(ctx: GpuContext, D: number): boolean {
+  return ctx.hasSubgroups && ctx.adapter.subgroupMinSize >= 1 && D % 4 === 0 && D / 4 <= SG_QMAX;
+}
+
+/** The default algorithm for head size D on this adapter. */
+export function attentionVariant(ctx: GpuContext, D: number): AttentionVariant {
+  return ctx.adapter.isFallbackAdapter && canUseSg(ctx, D) ? 'sg' : 'tiled';
+}
+
+/**
+ * q: [B, Nq, heads*D], k, v: [B, Nk, heads*D] (token-major, heads interleaved in channels, as
+ * Linear produces them) -> [B, Nq, heads*D] = softmax(scale * q k^T) v per (batch, head).
+ */
 export function attention(ctx: GpuContext, q: GpuTensor, k: GpuTensor, v: GpuTensor, opts: AttentionOptions): GpuTensor {
-  const [B, Nq, C] = q.shape as [number, number, number];
-  const [Bk, Nk, Ck] = k.shape as [number, number, number];
+  check(q.shape.length === 3 && k.shape.length === 3 && v.shape.length === 3,
+    `attention: q, k, v must be [B, N, heads*D] (got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)})`);
+  const [B, Nq, C] = q.shape;
+  const [Bk, Nk, Ck] = k.shape;
   const { heads } = opts;
-  check(q.shape.length === 3 && k.shape.length === 3 && v.shape.length === 3, `attention: q, k, v must be [B, N, C] (got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)})`);
-  check(Bk === B && Ck === C && v.shape[0] === B && v.shape[1] === Nk && v.shape[2] === C,
-    `attention: k ${shapeStr(k.shape)} / v ${shapeStr(v.shape)} do not match q ${shapeStr(q.shape)}`);
-  check(Number.isInteger(heads) && heads >= 1 && C % heads === 0, `attention: ${C} channels not divisible into ${heads} heads`);
-  check(q.dtype === k.dtype && k.dtype === v.dtype, 'attention: q, k, v dtypes differ');
-  check(B * heads <= ctx.limits.maxComputeWorkgroupsPerDimension, `attention: batch x heads = ${B * heads} too large`);
+  check(Number.isInteger(heads) && heads >= 1 && C % heads === 0, `attention: ${C} channels do not split into ${heads} heads`);
+  check(Bk === B && Ck === C && k.shape.every((d, i) => d === v.shape[i]),
+    `attention: k ${shapeStr(k.shape)} and v ${shapeStr(v.shape)} must be [${B}, Nk, ${C}]`);
+  check(q.dtype === k.dtype && q.dtype === v.dtype, `attention: dtypes differ (${q.dtype}, ${k.dtype}, ${v.dtype})`);
+  check(B * heads <= ctx.limits.maxComputeWorkgroupsPerDimension, `attention: B*heads = ${B * heads} workgroup rows is too many`);
   const D = C / heads;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
-  const o = ctx.alloc(q.shape, q.dtype);
-  const types = { T: q.dtype, W: q.dtype };
-  if (D % 4 === 0 && D <= 160) {
-    const WG = 64, R = 2;
-    ctx.dispatch(attentionRowsKernel, { q, k, v, o }, { Nq, Nk, heads, scale, causal: opts.causal ? 1 : 0 },
-      [Math.ceil(Nq / (WG * R)), B * heads], { types, overrides: { WG, R, D4: D / 4, KB: 8 } });
+  const causal = opts.causal ? 1 : 0;
+  const variant = opts.variant ?? attentionVariant(ctx, D);
+  const out = ctx.alloc(q.shape, q.dtype);
+  const types = { types: { T: q.dtype, W: q.dtype } };
+  if (variant === 'sg') {
+    check(canUseSg(ctx, D), `attention: the subgroup kernel needs subgroups and D % 4 == 0, D <= ${4 * SG_QMAX} (D=${D})`);
+    const D4 = D / 4;
+    const SG = Math.min(ctx.adapter.subgroupMinSize, SG_MAX);
+    // R query rows per invocation: more rows = fewer loads per FMA, bounded by the register arrays.
+    const R = Math.max(1, Math.min(SG_RMAX, Math.floor(SG_QMAX / D4)));
+    // Small Nq: shrink the workgroup rather than leave invocations idle. It stays a multiple of
+    // the widest subgroup, so no subgroup is partial (a shuffle from an idle lane is undefined).
+    const unit = Math.max(SG, ctx.adapter.subgroupMaxSize);
+    const WG = unit * Math.max(1, Math.min(Math.floor(64 / unit), Math.ceil(Nq / R / unit)));
+    ctx.dispatch(attentionSgKernel, { q, k, v, o: out }, { Nq, Nk, heads, D4, scale, causal },
+      [Math.ceil(Nq / (WG * R)), B * heads], { ...types, overrides: { WG, R, SG } });
   } else {
-    ctx.dispatch(attentionWideKernel, { q, k, v, o }, { Nq, Nk, heads, D, scale, causal: opts.causal ? 1 : 0 },
-      [Math.ceil(Nq / 64), B * heads], { types });
+    const D4 = Math.ceil(D / 4);
+    check(D4 <= TILED_DMAX4, `attention: head size ${D} is over ${4 * TILED_DMAX4}`);
+    let BK = TILED_BKMAX;
+    while (BK > 1 && 2 * BK * D4 * 16 > TILED_SMEM) BK /= 2;
+    const WG = 64;
+    ctx.dispatch(attentionTiledKernel, { q, k, v, o: out }, { Nq, Nk, heads, D, scale, causal },
+      [Math.ceil(Nq / WG), B * heads], { ...types, overrides: { WG, BK, D4, KT: BK * D4 } });
   }
-  return o;
+  return out;
 }
