@@ -345,16 +345,37 @@ def train_unet(a, R):
 
     unet = UNet2DConditionModel(UNET_CFG)
     te = CLIPTextModel(TEXT_CFG)
-    with torch.no_grad():  # transformers' CLIP init for the embeddings
-        te.text_model.embeddings.token_embedding.weight.normal_(0, 0.02)
+    with torch.no_grad():
+        # token embeddings N(0, tok_init_std), positions N(0, 0.02) (transformers' CLIP init uses 0.02
+        # for both; with 0.02 the prompts' text states stayed nearly identical and the UNet learned no
+        # conditioning within our step budget, so tokens start large and distinct here)
+        te.text_model.embeddings.token_embedding.weight.normal_(0, a.tok_init_std)
         te.text_model.embeddings.position_embedding.weight.normal_(0, 0.02)
+    start_step = 0
+    if a.unet_init:
+        ck = torch.load(a.unet_init)
+        unet.load_state_dict(ck["unet"])  # warm start from raw (not EMA) weights
+        if a.warm_te:
+            te.load_state_dict(ck["te"])
+        start_step = ck["step"]
+        log(f"UNet warm-started from {a.unet_init} (step {start_step}); text encoder "
+            f"{'warm-started too' if a.warm_te else 'freshly initialised'}")
+    # auxiliary head (training only, not exported): predicts the prompt's class (10 = empty prompt)
+    # from the mean over all 77 text states, so that the padding positions -- 70+ of the 77 states
+    # the UNet's cross-attention averages over -- carry the prompt's meaning early in training
+    aux = torch.nn.Linear(TEXT_CFG["hidden_size"], 11)
+    prompt_class = torch.full((len(prompts),), 10, dtype=torch.long)
+    for c, names in enumerate(CLASS_PROMPTS):
+        for n in names:
+            for t in TEMPLATES:
+                prompt_class[pid[t.format(n)]] = c
     ema_u, ema_t = copy.deepcopy(unet).eval(), copy.deepcopy(te).eval()
-    params = list(unet.parameters()) + list(te.parameters())
+    params = list(unet.parameters()) + list(te.parameters()) + list(aux.parameters())
     opt = torch.optim.AdamW(params, lr=a.unet_lr, weight_decay=0.0)
     sch = Schedule(a.unet_steps, None if a.no_time_cap else a.unet_minutes * 60, 100, a.unet_lr, floor=0.1)
     ddim = DDIM()
     ac = ddim.alphas_cumprod
-    bs, step, hist = a.unet_batch, 0, []
+    bs, step, hist, aux_hist = a.unet_batch, 0, [], []
     perm, pos = torch.randperm(len(mean), generator=g), 0
     last_ck = time.time()
     R.set("unet_progress", {"steps": 0})
@@ -374,22 +395,26 @@ def train_unet(a, R):
         drop = torch.rand(bs, generator=g) < P_UNCOND
         choice = torch.where(drop, torch.zeros_like(choice), choice)
         uniq, inv = torch.unique(choice, return_inverse=True)
-        ctx = te(ids[uniq])[0][inv]
+        ctx_u = te(ids[uniq])[0]
+        ctx = ctx_u[inv]
+        aux_loss = F.cross_entropy(aux(ctx_u.mean(1)), prompt_class[uniq])
         t = torch.randint(0, 1000, (bs,), generator=g)
         eps = torch.randn(z0.shape, generator=g)
         abar = ac[t][:, None, None, None]
         xt = abar.sqrt() * z0 + (1 - abar).sqrt() * eps
-        loss = F.mse_loss(unet(xt, t, ctx), eps)
+        mse = F.mse_loss(unet(xt, t, ctx), eps)
+        loss = mse + a.aux_weight * aux_loss
         opt.zero_grad()
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         ema_update(ema_u, unet, step, a.ema)
         ema_update(ema_t, te, step, a.ema)
-        hist.append(loss.item())
+        hist.append(mse.item())
+        aux_hist.append(aux_loss.item())
         step += 1
         if step % 25 == 0:
-            log(f"unet step {step} loss {np.mean(hist[-25:]):.4f} gn {gn:.2f} lr {sch.lr_at(step, p):.2e} p {p:.3f}")
+            log(f"unet step {step} loss {np.mean(hist[-25:]):.4f} aux {np.mean(aux_hist[-25:]):.3f} gn {gn:.2f} lr {sch.lr_at(step, p):.2e} p {p:.3f}")
         if time.time() - last_ck > a.ckpt_minutes * 60:
             save_unet(a, ema_u, ema_t, unet, te, step)
             R.set("unet_progress", {"steps": step, "loss_100": float(np.mean(hist[-100:]))})
@@ -398,7 +423,9 @@ def train_unet(a, R):
     save_unet(a, ema_u, ema_t, unet, te, step)
     log(f"unet done: {step} steps")
     curve = [float(np.mean(hist[i:i + 100])) for i in range(0, len(hist), 100)]
-    R.set("unet", {"steps": step, "batch": bs, "lr": a.unet_lr, "ema": a.ema, "p_uncond": P_UNCOND,
+    R.set("unet", {"steps": step, "warm_start": a.unet_init, "warm_start_steps": start_step,
+                   "tok_init_std": a.tok_init_std, "aux_weight": a.aux_weight,
+                   "final_aux_loss_100": float(np.mean(aux_hist[-100:])), "batch": bs, "lr": a.unet_lr, "ema": a.ema, "p_uncond": P_UNCOND,
                    "final_loss_100": float(np.mean(hist[-100:])), "loss_per_100_steps": curve,
                    "unet_params": nparams(unet), "text_encoder_params": nparams(te),
                    "seconds": time.time() - sch.t0})
@@ -613,6 +640,10 @@ def main():
     ap.add_argument("--unet-batch", type=int, default=64)
     ap.add_argument("--unet-lr", type=float, default=1e-3)
     ap.add_argument("--ema", type=float, default=0.995)
+    ap.add_argument("--tok-init-std", type=float, default=1.0)
+    ap.add_argument("--unet-init", default=None, help="warm-start the UNet from a unet.pt checkpoint")
+    ap.add_argument("--warm-te", action="store_true", help="with --unet-init: also warm-start the text encoder")
+    ap.add_argument("--aux-weight", type=float, default=0.1, help="weight of the text-state class loss")
     ap.add_argument("--ckpt-minutes", type=float, default=8)
     ap.add_argument("--latent-images", type=int, default=30000)
     ap.add_argument("--eval-per-class", type=int, default=20)
