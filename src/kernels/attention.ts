@@ -75,8 +75,10 @@ export function attention(ctx: GpuContext, q: GpuTensor, k: GpuTensor, v: GpuTen
     const R = Math.max(1, Math.min(SG_RMAX, Math.floor(SG_QMAX / D4)));
     // Small Nq: shrink the workgroup rather than leave invocations idle. It stays a multiple of
     // the widest subgroup, so no subgroup is partial (a shuffle from an idle lane is undefined).
+    // Powers of two times the unit, so few pipelines get compiled (seconds each on lavapipe).
     const unit = Math.max(SG, ctx.adapter.subgroupMaxSize);
-    const WG = unit * Math.max(1, Math.min(Math.floor(64 / unit), Math.ceil(Nq / R / unit)));
+    let WG = unit;
+    while (WG * 2 <= Math.max(64, unit) && WG * R < Nq) WG *= 2;
     ctx.dispatch(attentionSgKernel, { q, k, v, o: out }, { Nq, Nk, heads, D4, scale, causal },
       [Math.ceil(Nq / (WG * R)), B * heads], { ...types, overrides: { WG, R, SG } });
   } else {
