@@ -15,8 +15,8 @@ import { bucket, recordPlan, selectVariant, type DispatchPlan, type TuneRequest 
 import { wgsl } from './wgsl.gen.js';
 
 export const conv2dTiledKernel = defineKernel({ name: 'conv2d_tiled', source: wgsl.conv2d_tiled, overrides: { WG_X: 16, WG_Y: 16, BK: 16 } });
-export const conv2dRegblockKernel = defineKernel({ name: 'conv2d_regblock', source: wgsl.conv2d_regblock, overrides: { R: 8, WG: 64 } });
-export const conv2dSubgroupKernel = defineKernel({ name: 'conv2d_subgroup', source: wgsl.conv2d_subgroup, overrides: { R: 16, WG: 64 } });
+export const conv2dRegblockKernel = defineKernel({ name: 'conv2d_regblock', source: wgsl.conv2d_regblock, overrides: { R: 4, WG: 64 } });
+export const conv2dSubgroupKernel = defineKernel({ name: 'conv2d_subgroup', source: wgsl.conv2d_subgroup, overrides: { R: 8, WG: 64 } });
 
 export const CONV2D_VARIANTS = ['tiled', 'regblock', 'subgroup'] as const;
 export type Conv2dVariant = (typeof CONV2D_VARIANTS)[number];

@@ -14,8 +14,8 @@ import { wgsl } from './wgsl.gen.js';
 
 export const matmulNaiveKernel = defineKernel({ name: 'matmul_naive', source: wgsl.matmul_naive, overrides: { WG_X: 16, WG_Y: 16 } });
 export const matmulTiledKernel = defineKernel({ name: 'matmul_tiled', source: wgsl.matmul_tiled, overrides: { WG_X: 16, WG_Y: 16, BK: 16 } });
-export const matmulRegblockKernel = defineKernel({ name: 'matmul_regblock', source: wgsl.matmul_regblock, overrides: { R: 8, WG: 64 } });
-export const matmulSubgroupKernel = defineKernel({ name: 'matmul_subgroup', source: wgsl.matmul_subgroup, overrides: { R: 16, WG: 64 } });
+export const matmulRegblockKernel = defineKernel({ name: 'matmul_regblock', source: wgsl.matmul_regblock, overrides: { R: 4, WG: 64 } });
+export const matmulSubgroupKernel = defineKernel({ name: 'matmul_subgroup', source: wgsl.matmul_subgroup, overrides: { R: 8, WG: 64 } });
 
 export const MATMUL_VARIANTS = ['naive', 'tiled', 'regblock', 'subgroup'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
@@ -106,9 +106,10 @@ export function gemmPlan(ctx: GpuContext, g: Gemm, variant: MatmulVariant): Disp
   } else {
     check(variant !== 'subgroup' || ctx.hasSubgroups, 'matmul: the subgroup variant needs the subgroups feature');
     kernel = variant === 'subgroup' ? matmulSubgroupKernel : matmulRegblockKernel;
-    // 4-vector rows take the full register block; the scalar path (rare shapes) a small one, as
-    // every scalar load expands to a per-lane loop in lavapipe's compiler.
-    const R = A4 ? (variant === 'subgroup' ? 16 : 8) : 4, WG = laneWorkgroup(ctx);
+    // Register blocks are sized for lavapipe's compile time as much as for speed: it compiles
+    // at the first dispatch and every load expands to a per-lane loop, so a subgroup kernel with
+    // 16 rows takes minutes to build. 4-vector rows get 8 rows, the scalar path (rare shapes) 4.
+    const R = variant === 'subgroup' && A4 ? 8 : 4, WG = laneWorkgroup(ctx);
     overrides = { R, WG, A4: +A4, B4: +B4 };
     // an unused vector view gets the dummy (a tensor may be smaller than one 4-vector)
     bindings.a4 = A4 ? g.a : dummy;

@@ -6,7 +6,7 @@
 // lavapipe every buffer read is a per-lane scalar loop, so loads per FMA set the speed.
 // Reference: src/kernels/reference/matmul.ts
 const RMAX = 8u;          // private arrays need a constant size; R <= RMAX
-override R: u32 = 8u;     // rows per invocation
+override R: u32 = 4u;     // rows per invocation (8: 4x the compile time on lavapipe)
 override WG: u32 = 64u;   // invocations per workgroup (along n)
 override A4: bool = false; // A rows 4-aligned with unit k stride: read a4
 override B4: bool = false; // same for B

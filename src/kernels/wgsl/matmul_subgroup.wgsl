@@ -9,8 +9,8 @@
 // a chunk has as many steps as the subgroup has lanes).
 // Reference: src/kernels/reference/matmul.ts
 enable subgroups;
-const RMAX = 16u;         // private arrays need a constant size; R <= RMAX
-override R: u32 = 16u;    // rows per invocation
+const RMAX = 8u;          // private arrays need a constant size; R <= RMAX
+override R: u32 = 8u;     // rows per invocation (16 runs ~20% faster on lavapipe but compiles 40x slower)
 override WG: u32 = 64u;   // invocations per workgroup (along n)
 override A4: bool = false; // A rows 4-aligned with unit k stride: read a4
 override B4: bool = false; // same for B
