@@ -27,7 +27,7 @@ export { clipNormalizeBackward, clipNormalizeBackwardKernel } from './clip_norma
 export { patchEmbed, patchEmbedKernel } from './patch_embed.js';
 export { patchEmbedBackward, patchEmbedBackwardKernel } from './patch_embed_backward.js';
 export { layerNormBackward, layerNormBackwardKernel } from './layer_norm_backward.js';
-export { linearBackward, linearBackwardKernel } from './linear_backward.js';
+export { linearBackward } from './linear_backward.js';
 export { quickGeluBackward, quickGeluBackwardKernel } from './quick_gelu_backward.js';
 export { attentionProbs, attentionProbsKernel, attentionPv, attentionPvKernel } from './attention_probs.js';
 export type { AttentionProbsOptions } from './attention_probs.js';

@@ -3,7 +3,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
-import { blockedDispatch } from './linear_backward.js';
+import { blockedDispatch } from './grid.js';
 import { wgsl } from './wgsl.gen.js';
 
 export const patchEmbedKernel = defineKernel({ name: 'patch_embed', source: wgsl.patch_embed, overrides: { R: 8, WG: 64 } });

@@ -2,7 +2,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
-import { blockedDispatch } from './linear_backward.js';
+import { blockedDispatch } from './grid.js';
 import { wgsl } from './wgsl.gen.js';
 
 export const patchEmbedBackwardKernel = defineKernel({ name: 'patch_embed_backward', source: wgsl.patch_embed_backward, overrides: { R: 8, WG: 64 } });

@@ -3,7 +3,7 @@
 //  2. the GPU backward kernel against the reference, elementwise (f32 tolerances), and against
 //     the same finite differences directly;
 //  3. where the forward kernel is ours too, the GPU forward against its reference.
-import { describe } from 'vitest';
+import { beforeAll, describe } from 'vitest';
 import { attentionBackward } from '../../src/kernels/attention_backward.js';
 import { attentionProbs, attentionPv } from '../../src/kernels/attention_probs.js';
 import { bilinearResize } from '../../src/kernels/bilinear_resize.js';
@@ -16,9 +16,11 @@ import { gram } from '../../src/kernels/gram.js';
 import { gramBackward } from '../../src/kernels/gram_backward.js';
 import { layerNormBackward } from '../../src/kernels/layer_norm_backward.js';
 import { linearBackward } from '../../src/kernels/linear_backward.js';
+import { matmulVariants } from '../../src/kernels/matmul.js';
 import { patchEmbed } from '../../src/kernels/patch_embed.js';
 import { patchEmbedBackward } from '../../src/kernels/patch_embed_backward.js';
 import { quickGeluBackward } from '../../src/kernels/quick_gelu_backward.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { attentionBackwardRef } from '../../src/kernels/reference/attention_backward.js';
 import { attentionProbsRef, attentionPvRef, type AttnDims } from '../../src/kernels/reference/attention_probs.js';
 import { bilinearResizeRef } from '../../src/kernels/reference/bilinear_resize.js';
@@ -37,6 +39,8 @@ import { quickGeluBackwardRef, quickGeluRef64 } from '../../src/kernels/referenc
 import { gpuTest } from '../helpers/gpu.js';
 import { expectClose, F32_TOL, randn, randu } from '../helpers/numeric.js';
 import { expectFd, fdError } from './fd.js';
+
+beforeAll(() => setAutoTune(false));
 
 const REF_TOL = 1e-8;  // float64 reference vs float64 finite differences
 const GPU_TOL = 1e-5;  // float32 kernel vs float64 finite differences
@@ -87,18 +91,22 @@ describe('patch embedding', () => {
   }
 });
 
-describe('linear backward', () => {
+// linear_backward runs on matmul.ts's gemm with W read untransposed: every variant this adapter has
+describe('linear backward (every matmul variant)', () => {
   for (const [M, K, Nout, withAcc] of [[37, 45, 29, false], [17, 64, 128, true], [5, 3, 200, true]] as const) {
     gpuTest(`M=${M} K=${K} out=${Nout} acc=${withAcc}`, async (ctx) => {
       const x = randn(M * K, 13), w = randn(Nout * K, 14, 0.2), b = randn(Nout, 15), dy = randn(M * Nout, 16);
       const acc = withAcc ? randn(M * K, 17) : null;
       const f = (v: Float64Array) => linearRef64(v, w, b, M, K, Nout);
-      const gpu = await ctx.read(linearBackward(ctx, ctx.upload(dy, [M, Nout]), ctx.upload(w, [Nout, K]), acc ? ctx.upload(acc, [M, K]) : undefined));
       const ref = linearBackwardRef(dy, w, M, K, Nout, acc);
       // the FD of <dy, f> gives dy W only: take acc back out before comparing
       const noAcc = (g: ArrayLike<number>) => Float64Array.from(g, (a, i) => a - (acc ? acc[i] : 0));
-      checkGrad('linear', f, x, dy, noAcc(ref), noAcc(gpu), 18);
-      expectClose(gpu, ref, F32_TOL, 'linear with acc');
+      for (const variant of matmulVariants(ctx)) {
+        const gpu = await ctx.read(linearBackward(ctx, ctx.upload(dy, [M, Nout]), ctx.upload(w, [Nout, K]),
+          acc ? ctx.upload(acc, [M, K]) : undefined, variant));
+        checkGrad(`linear (${variant})`, f, x, dy, noAcc(ref), noAcc(gpu), 18);
+        expectClose(gpu, ref, F32_TOL, `linear with acc (${variant})`);
+      }
     });
   }
 });

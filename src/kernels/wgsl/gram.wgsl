@@ -1,6 +1,7 @@
 // Style Gram matrix, unnormalised: G[n] = F^T F with F = f[n, skip:, :] (skip = 1 drops CLS).
 //   f [N, T, D] -> g [N, D, D]; workgroup grid (columns, rows, N).
-// Register-blocked as linear_backward.wgsl: rows = d, columns = e, contraction over tokens.
+// Register-blocked (R rows x 4 columns per invocation, no workgroup memory): rows = d,
+// columns = e, contraction over tokens.
 // Reference: src/kernels/reference/gram.ts
 const RMAX = 8u;
 override R: u32 = 8u;

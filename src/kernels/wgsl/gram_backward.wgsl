@@ -1,8 +1,8 @@
 // Input gradient of gram.wgsl (G = F^T F):
 //   f [N, T, D], dg [N, D, D] -> df [N, T, D], df[t, d] = sum_e f[t, e] (dG[e, d] + dG[d, e]) for
 //   t >= skip and 0 on the skipped (CLS) rows. dG need not be symmetric.
-// Workgroup grid (columns, rows, N); register-blocked as linear_backward.wgsl: rows = t,
-// columns = d, contraction over e.
+// Workgroup grid (columns, rows, N). Register-blocked (R rows x 4 columns per invocation, no
+// workgroup memory): rows = t, columns = d, contraction over e.
 // Reference: src/kernels/reference/gram_backward.ts
 const RMAX = 8u;
 override R: u32 = 8u;

@@ -4,7 +4,8 @@
 //   y[n, 0]     = cls + pos[0]
 //   y[n, 1 + t] = sum_k w[d, k] patch_t[k] + pos[1 + t],  k = (c * ps + ky) * ps + kx,
 // with patch t at (t / G, t % G), G = S / ps, T = 1 + G^2 (CLIP ViT-B/16: 224 / 16 -> 197 tokens).
-// Register-blocked as linear_backward.wgsl: rows = (n, token), columns = d, contraction over k;
+// Register-blocked (R rows x 4 columns per invocation, no workgroup memory: barriers are what
+// software adapters pay most for): rows = (n, token), columns = d, contraction over k;
 // class rows contract against zeros.
 // Reference: src/kernels/reference/patch_embed.ts
 const RMAX = 8u;

@@ -3,8 +3,8 @@
 //   dx[n, c, py*ps + ky, px*ps + kx] = sum_d dy[n, 1 + py*G + px, d] * w[d, (c*ps + ky)*ps + kx]
 // The class row and the position embedding carry no pixel gradient. Patches do not overlap
 // (stride == kernel), so this is a plain matmul whose output is scattered back to pixels; S must be
-// a multiple of ps. Register-blocked as linear_backward.wgsl: rows = (n, patch), columns = k,
-// contraction over d.
+// a multiple of ps. Register-blocked (R rows x 4 columns per invocation, no workgroup memory):
+// rows = (n, patch), columns = k, contraction over d.
 // Reference: src/kernels/reference/patch_embed_backward.ts
 const RMAX = 8u;
 override R: u32 = 8u;
