@@ -29,7 +29,11 @@ const DEFAULTS: Record<string, number | string> = {
 export function parseClipVisionConfig(json: unknown, source = 'config.json'): ClipVisionConfig {
   if (typeof json !== 'object' || json === null) throw new Error(`${source}: not a JSON object`);
   let c = json as Record<string, unknown>;
-  if (typeof c.vision_config === 'object' && c.vision_config !== null) c = c.vision_config as Record<string, unknown>;
+  // a CLIPModel config nests the tower under vision_config; hub files written by older
+  // transformers also carry (or only carry) vision_config_dict: both count, vision_config winning
+  const obj = (v: unknown) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined);
+  const nested = obj(c.vision_config), legacy = obj(c.vision_config_dict);
+  if (nested || legacy) c = { ...legacy, ...nested };
   const get = (k: string) => c[k] ?? DEFAULTS[k];
   const num = (k: string) => {
     const v = get(k);

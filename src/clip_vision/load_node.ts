@@ -28,7 +28,7 @@ async function readClipConfig(path: string): Promise<ClipVisionConfig | null> {
   }
   const j = json as Record<string, unknown>;
   // a config.json beside a lone file may belong to something else: only CLIP configs count
-  const isClip = /^clip/.test(String(j.model_type ?? '')) || typeof j.vision_config === 'object' ||
+  const isClip = /^clip/.test(String(j.model_type ?? '')) || typeof j.vision_config === 'object' || typeof j.vision_config_dict === 'object' ||
     (Array.isArray(j.architectures) && j.architectures.some((a) => /^CLIP/.test(String(a))));
   return isClip ? parseClipVisionConfig(json, path) : null;
 }

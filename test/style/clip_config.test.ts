@@ -15,6 +15,10 @@ describe('CLIP vision config', () => {
     expect(numTokens(cfg)).toBe(197);
     // a full CLIPModel config.json nests it under vision_config
     expect(parseClipVisionConfig({ model_type: 'clip', vision_config: real('vision_config.json').vision_config })).toEqual(CLIP_VIT_B16);
+    // older hub config.json: vision_config_dict (alone, or beside a sparse vision_config)
+    const v = real('vision_config.json').vision_config;
+    expect(parseClipVisionConfig({ model_type: 'clip', vision_config_dict: v })).toEqual(CLIP_VIT_B16);
+    expect(parseClipVisionConfig({ model_type: 'clip', vision_config_dict: v, vision_config: { layer_norm_eps: 1e-5 } })).toEqual(CLIP_VIT_B16);
   });
 
   test('the tiny golden config', () => {
