@@ -49,9 +49,11 @@ const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073], CLIP_STD = [0.26862954, 0
 /** The shared pattern: FD of the float64 forward checks the reference and the GPU gradient. */
 function checkGrad(what: string, f: (x: Float64Array) => ArrayLike<number>, x: ArrayLike<number>, dy: ArrayLike<number>,
                    ref: ArrayLike<number>, gpu: ArrayLike<number>, seed: number, tol = F32_TOL): void {
-  expectFd(fdError(f, x, dy, ref, seed), REF_TOL, `${what} reference`);
+  const fdRef = fdError(f, x, dy, ref, seed), fdGpu = fdError(f, x, dy, gpu, seed);
+  console.log(`FD ${what}: reference ${fdRef.worst.toExponential(2)}, GPU ${fdGpu.worst.toExponential(2)} (worst of 3 directions, / |g||v|)`);
+  expectFd(fdRef, REF_TOL, `${what} reference`);
   expectClose(gpu, ref, tol, `${what} GPU vs reference`);
-  expectFd(fdError(f, x, dy, gpu, seed), GPU_TOL, `${what} GPU`);
+  expectFd(fdGpu, GPU_TOL, `${what} GPU`);
 }
 
 describe('bilinear resize', () => {
