@@ -1,7 +1,7 @@
 // Every bad input to the task commands ends with exit code != 0, one clear line naming the
 // file / tensor / argument, and no output file left behind.
 import { CommanderError, type Command } from 'commander';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -59,7 +59,8 @@ function expectFailure(r: Outcome, pattern: RegExp): void {
 const model = ['--model', GOLDEN_DIR, '-o', out, '-q'];
 
 describe('tether CLI errors', () => {
-  test('unknown option', async () => expectFailure(await tether('inpaint', '--bogus', '1', ...model), /unknown option '--bogus'/));
+  test('unknown option', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--bogus', '1', ...model), /unknown option '--bogus'/));
+  test('missing required option', async () => expectFailure(await tether('inpaint', '-i', img64, ...model), /required option '--mask <file>' not specified/));
   test('missing input file', async () => expectFailure(await tether('inpaint', '-i', join(dir, 'nope.png'), '--mask', mask64, ...model), /nope\.png.*(no such file|ENOENT)/));
   test('input that is not a PNG', async () => {
     const bad = join(dir, 'bad.png');
@@ -78,7 +79,7 @@ describe('tether CLI errors', () => {
     writeFileSync(f, encodeSafetensors({ picture: { dtype: 'F32', shape: [1, 3, 64, 64], data: new Float32Array(3 * 4096) } }));
     expectFailure(await tether('inpaint', '-i', f, '--mask', mask64, ...model), /missing tensor 'image'.*it has: picture/);
   });
-  test('scale that does not fit the VAE factor', async () => expectFailure(await tether('superres', '-i', img12, '--scale', '2', ...model), /must be a multiple of 8/));
+  test('scale that does not fit the VAE factor', async () => expectFailure(await tether('superres', '-i', img12, '--scale', '3', ...model), /times --scale 3 must be a multiple of 8/));
   test('bad scale value', async () => expectFailure(await tether('superres', '-i', img12, '--scale', '2.5', ...model), /--scale must be an integer/));
   test('steps that do not divide 1000', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--steps', '7', ...model), /--steps must divide 1000/));
   test('bad learning rate', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--lr', '0.5:x', ...model), /--lr must be/));
