@@ -1,0 +1,162 @@
+// Kernel benchmark: every case of bench/kernel_cases/*.ts (matmul and conv2d variants on SD 1.4
+// layer shapes, with the naive matmul as yardstick in the same run, plus whatever other engineers
+// add: group_norm, attention, ...), timed with timestamp queries (sum of the op's dispatches;
+// wall clock around ctx.sync() when the adapter has none). Prints a table headed by the adapter's
+// name, writes bench/results/kernels.json and the "Kernels" section of bench/RESULTS.md, and
+// reports which matmul / conv2d variant the selector measures fastest on this adapter.
+//
+//   npm run bench:kernels [-- --filter matmul --reps 5 --full --no-md]
+//
+// On a lent NVIDIA machine (see /work/.library/device/README.md), once here:
+//   echo /.gl/ >>.git/info/exclude; mkdir -p .gl /tmp/amd64/partial
+//   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+//   apt-get $o update; (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+// then run with carry ['.gl']:
+//   for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; npm ci && npm run bench:kernels -- --full; cp bench/results/kernels.json bench/RESULTS.md $OUT/
+// (add `export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json;` if Dawn finds no adapter)
+//
+// Adding cases: put a file in bench/kernel_cases/ exporting `cases: KernelBenchCase[]` or
+// `casesFor(ctx): KernelBenchCase[]` (scale shapes down on CPU adapters, and say so in the label).
+import { readdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import type { GpuContext } from '../src/gpu/context.js';
+import { adapterName } from '../src/gpu/device.js';
+import { createNodeGpuContext } from '../src/gpu/device_node.js';
+import { mdTable, writeJson, writeResultsSection } from './results_md.js';
+
+export interface KernelBenchCase {
+  /** kernel family, e.g. 'matmul', 'conv2d', 'group_norm' */
+  op: string;
+  /** one line: shape, options, variant */
+  label: string;
+  /** bytes an ideal implementation moves per run (for GB/s) */
+  bytes: number;
+  /** floating-point operations per run (for GFLOP/s; 0 when meaningless) */
+  flops: number;
+  /** algorithm name ('naive', 'subgroup', ...); parsed from the label when absent */
+  variant?: string;
+  /** problem shape for the JSON, e.g. '1024x1280x320' */
+  shape?: string;
+  dtype?: string;
+  /** uploads inputs once; run() records the op's dispatches without syncing */
+  prepare(ctx: GpuContext): { run(): void; dispose(): void };
+}
+
+export interface KernelBenchResult {
+  kernel: string; variant: string; shape: string; dtype: string; label: string;
+  ms: number; gflops: number; gbps: number;
+}
+
+/** A case from the usual pieces (the helper other case files may use). */
+export function benchCase(c: KernelBenchCase): KernelBenchCase {
+  return c;
+}
+
+/** ms of one run of `c` (timestamp queries summed over its dispatches, else wall clock). */
+async function timeOnce(ctx: GpuContext, run: () => void): Promise<number> {
+  if (ctx.hasTimestamps) {
+    ctx.startTiming();
+    run();
+    const t = await ctx.stopTiming();
+    return t.reduce((s, d) => s + d.ms, 0);
+  }
+  await ctx.sync();
+  const t0 = performance.now();
+  run();
+  await ctx.sync();
+  return performance.now() - t0;
+}
+
+/**
+ * Median ms of each case over `reps` runs, after a warm-up run each (shader compilation). The
+ * cases of one group (the variants of one problem) are interleaved round by round, so that a
+ * change in the machine's load (lavapipe shares the CPU) hits them all alike.
+ */
+export async function timeCases(ctx: GpuContext, cases: KernelBenchCase[], reps: number): Promise<number[]> {
+  const prepared = cases.map((c) => c.prepare(ctx));
+  try {
+    for (const p of prepared) {
+      p.run();
+      await ctx.sync();
+    }
+    const times: number[][] = cases.map(() => []);
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < cases.length; i++) times[i]!.push(await timeOnce(ctx, prepared[i]!.run));
+    }
+    return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]!);
+  } finally {
+    for (const p of prepared) p.dispose();
+    await ctx.sync();
+  }
+}
+
+async function loadCases(ctx: GpuContext, full: boolean): Promise<KernelBenchCase[]> {
+  const dir = new URL('./kernel_cases/', import.meta.url);
+  const out: KernelBenchCase[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts')).sort()) {
+    const mod = (await import(new URL(f, dir).href)) as {
+      cases?: KernelBenchCase[]; casesFor?: (ctx: GpuContext, opts: { full: boolean }) => KernelBenchCase[];
+    };
+    out.push(...(mod.casesFor ? mod.casesFor(ctx, { full }) : (mod.cases ?? [])));
+  }
+  return out;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const filter = arg('filter'), reps = Number(arg('reps') ?? 3), full = process.argv.includes('--full');
+  const ctx = await createNodeGpuContext();
+  const name = adapterName(ctx.adapter);
+  // lavapipe shares the CPU with everything else on the machine: record how busy it was
+  const load0 = loadavg()[0]!;
+  console.log(`adapter: ${name}; timing: ${ctx.hasTimestamps ? 'timestamp queries' : 'wall clock'}, median of ${reps}; ` +
+    `load average ${load0.toFixed(1)} on ${cpus().length} CPUs`);
+  const cases = (await loadCases(ctx, full)).filter((c) => !filter || `${c.op} ${c.label}`.includes(filter));
+  const results: KernelBenchResult[] = [];
+  // group the variants of one problem (same op, shape and dtype) to interleave their runs
+  const groups = new Map<string, KernelBenchCase[]>();
+  for (const c of cases) {
+    const key = c.shape ? `${c.op}|${c.shape}|${c.dtype}` : `${c.op}|${c.label}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  for (const group of groups.values()) {
+    const times = await timeCases(ctx, group, reps);
+    for (const [gi, c] of group.entries()) {
+      const ms = times[gi]!;
+      const r: KernelBenchResult = {
+        kernel: c.op, variant: c.variant ?? (/\b(naive|tiled|regblock|subgroup|scalar|vec4|split)\b/.exec(c.label)?.[1] ?? ''),
+        shape: c.shape ?? c.label, dtype: c.dtype ?? (/\b(f16|f32)\b/.exec(c.label)?.[1] ?? 'f32'), label: c.label,
+        ms, gflops: c.flops / ms / 1e6, gbps: c.bytes / ms / 1e6,
+      };
+      results.push(r);
+      console.log(`${c.op.padEnd(11)} ${c.label.padEnd(72)} ${ms.toFixed(2).padStart(9)} ms ${r.gflops.toFixed(2).padStart(8)} GFLOP/s ${r.gbps.toFixed(2).padStart(7)} GB/s`);
+    }
+  }
+  const { selectedVariants } = await import('./kernel_cases/matmul.js');
+  const chosen = await selectedVariants(ctx);
+  for (const s of chosen) console.log(`selected by measurement: ${s}`);
+  const info = { vendor: ctx.adapter.vendor, architecture: ctx.adapter.architecture, description: ctx.adapter.description };
+  const load = `load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} CPUs`;
+  const { exportVariantCache } = await import('../src/kernels/select_variant.js');
+  writeJson('bench/results/kernels.json', { adapter: info, load, results, selected: chosen, variantCache: exportVariantCache() });
+  if (!process.argv.includes('--no-md') && !filter) {
+    const rows = results.map((r) => [r.kernel, r.label, r.ms.toFixed(2), r.gflops ? r.gflops.toFixed(2) : '-', r.gbps.toFixed(2)]);
+    writeResultsSection('Kernels (bench/kernels.ts)', [
+      `Adapter: ${name}. Command: \`npm run bench:kernels\`. Median of ${reps} runs, ` +
+      `${ctx.hasTimestamps ? 'GPU timestamp queries' : 'wall clock'}; ${new Date().toISOString().slice(0, 10)}; ${load}.`,
+      '', mdTable(['kernel', 'case', 'ms', 'GFLOP/s', 'GB/s'], rows), '',
+      ...chosen.map((s) => `- selected by measurement: ${s}`),
+      '', 'On a lent NVIDIA GPU machine (no GPU was lent when this was written): fetch the Vulkan loader once ' +
+      '(`apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2` into `.gl/`, see the header of ' +
+      'bench/kernels.ts), then run with `.gl` carried: `for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; npm ci && ' +
+      'npm run bench:kernels -- --full; cp bench/results/kernels.json bench/RESULTS.md $OUT/`.',
+    ].join('\n'));
+  }
+  process.exit(0);
+}
+
+if (process.argv[1]?.endsWith('kernels.ts')) void main();
