@@ -114,7 +114,8 @@ export function gemmPlan(ctx: GpuContext, g: Gemm, variant: MatmulVariant): Disp
     // an unused vector view gets the dummy (a tensor may be smaller than one 4-vector)
     bindings.a4 = A4 ? g.a : dummy;
     bindings.b4 = B4 ? g.b : dummy;
-    wg = [Math.ceil(g.N / (4 * WG)), Math.ceil(g.M / R), g.batch];
+    const rows = Math.ceil(g.M / R);  // folded into y and z as the kernels expect
+    wg = [Math.ceil(g.N / (4 * WG)), Math.min(rows, 65535), g.batch * Math.ceil(rows / 65535)];
   }
   check(wg.every((d) => d <= maxWg), `matmul: ${g.batch}x${g.M}x${g.N} needs ${wg} workgroups, over the limit ${maxWg}`);
   return { kernel, bindings, params, workgroups: wg, types, overrides };

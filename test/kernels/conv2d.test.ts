@@ -64,6 +64,13 @@ describe('conv2d 1x1 through the GEMM variants', () => {
   gpuTest(`f16 gemm (measured variant) ${label(c)}`, (ctx) => check(ctx, c, 'f16', 'gemm'));
 });
 
+describe('conv2d large grids', () => {
+  // 266240 pixels: more than 65535 row blocks of 4, so the GEMM kernels fold rows into z
+  const c: Conv2dCase = { x: [1, 4, 512, 520], w: [4, 4, 1, 1], stride: 1, pad: 0, bias: true, residual: false, note: '1x1 at 512x520' };
+  for (const v of ['regblock', 'subgroup'] as const) gpuTest(`gemm/${v} ${label(c)}`, (ctx) => check(ctx, c, 'f32', 'gemm', v));
+  gpuTest(`subgroup ${label(c)}`, (ctx) => check(ctx, c, 'f32', 'subgroup'));
+});
+
 describe('conv2d errors', () => {
   gpuTest('a tensor over the binding limit is refused, naming the limit', async (ctx) => {
     const lim = ctx.limits.maxStorageBufferBindingSize;

@@ -55,8 +55,10 @@ fn finish(bt: u32, m: u32, n: u32, acc: f32) {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let bt = wg.z;
-  let m0 = wg.y * R;
+  // row blocks fold into y and z (M / R may exceed 65535, e.g. 1x1 convs at 512x512)
+  let chunks = (p.M + R * 65535u - 1u) / (R * 65535u);
+  let bt = wg.z / chunks;
+  let m0 = ((wg.z % chunks) * 65535u + wg.y) * R;
   let n0 = wg.x * WG * 4u + li;
   // Out-of-range rows and columns are clamped for loading and skipped at the store.
   var arow: array<u32, RMAX>;
