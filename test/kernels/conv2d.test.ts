@@ -61,7 +61,7 @@ describe.each(['f32', 'f16'] as const)('conv2d %s', (dtype) => {
 describe('conv2d 1x1 through the GEMM variants', () => {
   const c = CONV2D_CASES.find((k) => k.w[2] === 1 && k.w[3] === 1)!;
   for (const v of MATMUL_VARIANTS) gpuTest(`gemm/${v} ${label(c)}`, (ctx) => check(ctx, c, 'f32', 'gemm', v));
-  gpuTest(`f16 gemm (measured variant) ${label(c)}`, (ctx) => check(ctx, c, 'f16', 'gemm'));
+  for (const v of ['tiled', 'subgroup'] as const) gpuTest(`f16 gemm/${v} ${label(c)}`, (ctx) => check(ctx, c, 'f16', 'gemm', v));
 });
 
 describe('conv2d large grids', () => {

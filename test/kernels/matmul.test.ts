@@ -5,7 +5,7 @@ import type { GpuContext } from '../../src/gpu/context.js';
 import { bmm, linear, MATMUL_VARIANTS, matmulNaive, matmulTuneRequest, type MatmulVariant } from '../../src/kernels/matmul.js';
 import { bmmRef, linearRef } from '../../src/kernels/reference/matmul.js';
 import {
-  cachedVariant, clearVariantCache, exportVariantCache, forceVariant, importVariantCache, selectVariant, tuneVariant,
+  cachedVariant, clearVariantCache, exportVariantCache, forcedVariant, forceVariant, importVariantCache, selectVariant, tuneVariant,
   variantKey, variantsSettled,
 } from '../../src/kernels/select_variant.js';
 import { BMM_CASES, LINEAR_CASES, type LinearCase } from '../cases/matmul.js';
@@ -116,4 +116,19 @@ describe('shapes and selection', () => {
 
 test('variant list is the four algorithm files', () => {
   expect([...MATMUL_VARIANTS]).toEqual(['naive', 'tiled', 'regblock', 'subgroup']);
+});
+
+test('TETHER_MATMUL_VARIANT forces a variant (debugging), forceVariant() takes precedence', () => {
+  const env = process.env;
+  env.TETHER_MATMUL_VARIANT = 'naive';
+  try {
+    expect(forcedVariant('matmul')).toBe('naive');
+    expect(forcedVariant('conv2d')).toBeUndefined();
+    forceVariant('matmul', 'tiled');
+    expect(forcedVariant('matmul')).toBe('tiled');
+  } finally {
+    forceVariant('matmul', undefined);
+    delete env.TETHER_MATMUL_VARIANT;
+  }
+  expect(forcedVariant('matmul')).toBeUndefined();
 });
