@@ -4,6 +4,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { demoCommand } from './demo.js';
 import { forwardCommand } from './forward.js';
 import { selfcheckCommand } from './selfcheck.js';
+import { styleLossCommand } from './style_loss.js';
 import { taskCommand } from './task_commands.js';
 
 /** `deps.ctx`: a GPU context to share (tests); by default each command opens its own device. */
@@ -15,6 +16,7 @@ export function buildProgram(deps: { ctx?: GpuContext } = {}): Command {
   for (const t of ['generate', 'inpaint', 'superres', 'deblur', 'colorize'] as const) program.addCommand(taskCommand(t, deps));
   program.addCommand(demoCommand(deps));
   program.addCommand(forwardCommand(deps));
+  program.addCommand(styleLossCommand(deps));
   program.addCommand(selfcheckCommand(deps));
   return program;
 }
