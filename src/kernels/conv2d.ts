@@ -95,12 +95,14 @@ export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: Gp
 
 const C_BOUNDS = [16, 128, 512], P_BOUNDS = [256, 4096];
 
-/** Shape class: kernel size, stride, channel and pixel buckets; proxy: same kernel at <= 8x8 output. */
+/** Shape class: kernel size, stride, channel and pixel buckets; proxy: same kernel at <= 8x8 output (32x32 on GPUs). */
 export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: DType; W: DType }): TuneRequest<Conv2dVariant> {
   const pix = g.N * g.Ho * g.Wo;
-  const shapeClass = `k${g.KH}x${g.KW}s${g.stride}|c${bucket(g.C, C_BOUNDS)}|o${bucket(g.O, C_BOUNDS)}|p${bucket(pix, P_BOUNDS)}`;
-  const C = Math.min(g.C, 256), O = Math.min(g.O, 256);
-  const H = Math.min(g.H, 8 * g.stride), W = Math.min(g.W, 8 * g.stride);
+  const shapeClass = `k${g.KH}x${g.KW}s${g.stride}|c${bucket(g.C, C_BOUNDS)}|o${bucket(g.O, C_BOUNDS)}|p${bucket(pix, P_BOUNDS)}` +
+    ((g.C * g.KH * g.KW) % 4 ? '|k%4' : '');
+  const cpu = ctx.adapter.isFallbackAdapter;  // GPUs: a larger proxy (the timer also repeats it)
+  const C = g.C <= 256 ? g.C : 256 + (g.C % 4), O = Math.min(g.O, 256), side = cpu ? 8 : 32;
+  const H = Math.min(g.H, side * g.stride), W = Math.min(g.W, side * g.stride);
   const pg = convGeometry([1, C, H, W], [O, C, g.KH, g.KW], g.stride, g.pad);
   return {
     op: 'conv2d', shapeClass, dtype: `${types.T}/${types.W}`, candidates: conv2dVariants(ctx),

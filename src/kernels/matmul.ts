@@ -132,9 +132,11 @@ export function gemmLayout(g: Gemm): GemmLayout {
 /** The shape class of a GEMM (its variant is measured once per class) and its proxy problem. */
 export function matmulTuneRequest(ctx: GpuContext, layout: GemmLayout, M: number, N: number, K: number,
                                   types: { T: DType; W: DType }): TuneRequest<MatmulVariant> {
-  const shapeClass = `${layout}|m${bucket(M, M_BOUNDS)}|n${bucket(N, NK_BOUNDS)}|k${bucket(K, NK_BOUNDS)}`;
-  // Small representative: rows and columns capped so each candidate costs milliseconds.
-  const Mp = Math.min(M, 128), Np = Math.min(N, 256), Kp = Math.min(K, 640);
+  const shapeClass = `${layout}|m${bucket(M, M_BOUNDS)}|n${bucket(N, NK_BOUNDS)}|k${bucket(K, NK_BOUNDS)}${K % 4 ? '|k%4' : ''}`;
+  // A representative that costs milliseconds: capped rows and columns (larger on GPUs, where the
+  // timer repeats it too), K keeping its remainder mod 4 (4-vector or scalar path).
+  const cpu = ctx.adapter.isFallbackAdapter, cap = cpu ? 1 : 4;
+  const Mp = Math.min(M, 128 * cap), Np = Math.min(N, 256 * cap), Kp = K <= 640 ? K : 640 + (K % 4);
   return {
     op: 'matmul', shapeClass, dtype: `${types.T}/${types.W}`, candidates: matmulVariants(ctx),
     proxy(c) {
