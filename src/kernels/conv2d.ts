@@ -1,15 +1,17 @@
 // Conv2d (NCHW, groups 1, dilation 1) as an implicit GEMM: rows are output pixels, columns
 // output channels, k = (tap, input channel); no im2col buffer. Three algorithm files, chosen per
 // adapter by measurement (select_variant.ts): tiled (workgroup memory, GPUs), regblock and
-// subgroup (CPU adapters). A 1x1 stride-1 unpadded conv is a plain GEMM over NCHW pixels and goes
-// through matmul.ts (its variants and measurements): the 'gemm' route, unless a conv variant is forced.
+// subgroup (CPU adapters). A 1x1 stride-1 unpadded conv is also a plain GEMM over NCHW pixels: for
+// those the matmul variants ('gemm/<variant>', matmul.ts) are candidates too, measured alongside.
 // Bindings larger than maxStorageBufferBindingSize are refused with the limit named: callers
 // split channels (src/vae/chunked_ops.ts) and chain the partial sums through `residual`.
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr, type DType } from '../gpu/tensor.js';
 import { Rng } from '../util/rng.js';
-import { dummyTensor, gemm, laneWorkgroup, type MatmulVariant } from './matmul.js';
+import {
+  dummyTensor, gemm, gemmPlan, laneWorkgroup, matmulVariants, provisionalMatmul, type Gemm, type MatmulVariant,
+} from './matmul.js';
 import { convOutSize, padOf } from './reference/conv2d.js';
 import { bucket, recordPlan, selectVariant, type DispatchPlan, type TuneRequest } from './select_variant.js';
 import { wgsl } from './wgsl.gen.js';
@@ -20,6 +22,8 @@ export const conv2dSubgroupKernel = defineKernel({ name: 'conv2d_subgroup', sour
 
 export const CONV2D_VARIANTS = ['tiled', 'regblock', 'subgroup'] as const;
 export type Conv2dVariant = (typeof CONV2D_VARIANTS)[number];
+/** What the selector chooses among: a conv kernel, or (1x1 convs) a GEMM variant over the pixels. */
+export type Conv2dChoice = Conv2dVariant | `gemm/${MatmulVariant}`;
 
 export interface Conv2dOptions {
   stride?: number;
@@ -59,6 +63,38 @@ export function conv2dVariants(ctx: GpuContext): Conv2dVariant[] {
   return CONV2D_VARIANTS.filter((v) => v !== 'subgroup' || ctx.hasSubgroups);
 }
 
+export function isPointwise(g: ConvGeometry): boolean {
+  return g.KH === 1 && g.KW === 1 && g.stride === 1 && g.pad.every((v) => v === 0);
+}
+
+/** The candidates for one conv: the conv kernels, plus every GEMM variant when it is 1x1. */
+export function conv2dChoices(ctx: GpuContext, g: ConvGeometry): Conv2dChoice[] {
+  const gemms = isPointwise(g) ? matmulVariants(ctx).map((v) => `gemm/${v}` as const) : [];
+  return [...conv2dVariants(ctx), ...gemms];
+}
+
+/** A 1x1 stride-1 unpadded conv as a GEMM: A(n, pixel, c) = x[n*C*HW + c*HW + pixel], B(c, o) = w[o*C + c]. */
+export function pointwiseGemm(g: ConvGeometry, x: GpuTensor, w: GpuTensor, y: GpuTensor, bias?: GpuTensor,
+                              residual?: GpuTensor): Gemm {
+  const HW = g.H * g.W;
+  return {
+    batch: g.N, M: HW, N: g.O, K: g.C,
+    a: x, aSb: g.C * HW, aSm: 1, aSk: HW,
+    b: w, bSb: 0, bSn: g.C, bSk: 1,
+    y, ySb: g.O * HW, ySm: 1, ySn: HW, bias, residual,
+  };
+}
+
+/** The dispatch of one conv with one choice (whole tensors bound, offsets 0). */
+export function conv2dChoicePlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, y: GpuTensor,
+                                 choice: Conv2dChoice, bias?: GpuTensor, residual?: GpuTensor): DispatchPlan {
+  if (choice.startsWith('gemm/')) {
+    check(isPointwise(g), `conv2d: '${choice}' takes 1x1 stride-1 unpadded convs only`);
+    return gemmPlan(ctx, pointwiseGemm(g, x, w, y, bias, residual), choice.slice(5) as MatmulVariant);
+  }
+  return conv2dPlan(ctx, g, x, w, y, choice as Conv2dVariant, bias, residual);
+}
+
 /** The dispatch of one conv with one variant (whole tensors bound, offsets 0). */
 export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, y: GpuTensor,
                            variant: Conv2dVariant, bias?: GpuTensor, residual?: GpuTensor): DispatchPlan {
@@ -96,7 +132,7 @@ export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: Gp
 const C_BOUNDS = [16, 128, 512], P_BOUNDS = [256, 4096];
 
 /** Shape class: kernel size, stride, channel and pixel buckets; proxy: same kernel at <= 8x8 output (32x32 on GPUs). */
-export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: DType; W: DType }): TuneRequest<Conv2dVariant> {
+export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: DType; W: DType }): TuneRequest<Conv2dChoice> {
   const pix = g.N * g.Ho * g.Wo;
   const shapeClass = `k${g.KH}x${g.KW}s${g.stride}|c${bucket(g.C, C_BOUNDS)}|o${bucket(g.O, C_BOUNDS)}|p${bucket(pix, P_BOUNDS)}` +
     ((g.C * g.KH * g.KW) % 4 ? '|k%4' : '');
@@ -105,7 +141,7 @@ export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: 
   const H = Math.min(g.H, side * g.stride), W = Math.min(g.W, side * g.stride);
   const pg = convGeometry([1, C, H, W], [O, C, g.KH, g.KW], g.stride, g.pad);
   return {
-    op: 'conv2d', shapeClass, dtype: `${types.T}/${types.W}`, candidates: conv2dVariants(ctx),
+    op: 'conv2d', shapeClass, dtype: `${types.T}/${types.W}`, candidates: conv2dChoices(ctx, g),
     proxy(c) {
       const rng = new Rng(2);
       const x = c.upload(rng.normals(C * H * W), [1, C, H, W], types.T);
@@ -113,14 +149,15 @@ export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: 
       const y = c.alloc([1, O, pg.Ho, pg.Wo], types.T);
       return {
         label: `[1,${C},${H},${W}] * [${O},${C},${g.KH},${g.KW}] s${g.stride}`,
-        plan: (v) => [conv2dPlan(c, pg, x, w, y, v)],
+        plan: (v) => [conv2dChoicePlan(c, pg, x, w, y, v)],
         dispose: () => c.release(x, w, y),
       };
     },
   };
 }
 
-export function provisionalConv2d(ctx: GpuContext): Conv2dVariant {
+export function provisionalConv2d(ctx: GpuContext, g: ConvGeometry): Conv2dChoice {
+  if (isPointwise(g)) return `gemm/${provisionalMatmul(ctx)}`;
   if (!ctx.adapter.isFallbackAdapter) return 'tiled';
   return ctx.hasSubgroups ? 'subgroup' : 'regblock';
 }
@@ -134,25 +171,12 @@ export function conv2d(ctx: GpuContext, x: GpuTensor, w: GpuTensor, bias?: GpuTe
     `conv2d: residual ${opts.residual && shapeStr(opts.residual.shape)} for output ${shapeStr(outShape)}`);
   const y = ctx.alloc(outShape, x.dtype);
   const forced = opts.variant;
-  const pointwise = g.KH === 1 && g.KW === 1 && g.stride === 1 && g.pad.every((v) => v === 0);
-  check(forced !== 'gemm' || pointwise, `conv2d: the 'gemm' route takes 1x1 stride-1 unpadded convs only`);
-  // The GEMM grid has one row of workgroups per 4..16 pixels and does not fold, so very large
-  // images (the VAE's 256 -> 128 shortcut at 512 x 512: 262144 pixels) take the conv kernels,
-  // whose grid folds pixel tiles into y and z.
-  const gemmFits = Math.ceil((g.H * g.W) / 4) <= ctx.limits.maxComputeWorkgroupsPerDimension;
-  if (pointwise && (forced === 'gemm' || (forced === undefined && gemmFits))) {
-    // 1x1: A(n, pixel, c) = x[n*C*HW + c*HW + pixel], B(c, o) = w[o*C + c], y(n, pixel, o) NCHW
-    const HW = g.H * g.W;
-    gemm(ctx, {
-      batch: g.N, M: HW, N: g.O, K: g.C,
-      a: x, aSb: g.C * HW, aSm: 1, aSk: HW,
-      b: w, bSb: 0, bSn: g.C, bSk: 1,
-      y, ySb: g.O * HW, ySm: 1, ySn: HW, bias, residual: opts.residual,
-    }, opts.gemmVariant);
+  if (forced === 'gemm') {
+    check(isPointwise(g), `conv2d: the 'gemm' route takes 1x1 stride-1 unpadded convs only`);
+    gemm(ctx, pointwiseGemm(g, x, w, y, bias, opts.residual), opts.gemmVariant);  // measured unless given
     return y;
   }
-  const v = (forced as Conv2dVariant | undefined) ??
-    selectVariant(ctx, conv2dTuneRequest(ctx, g, { T: x.dtype, W: w.dtype }), provisionalConv2d(ctx));
-  recordPlan(ctx, conv2dPlan(ctx, g, x, w, y, v, bias, opts.residual));
+  const choice = forced ?? selectVariant(ctx, conv2dTuneRequest(ctx, g, { T: x.dtype, W: w.dtype }), provisionalConv2d(ctx, g));
+  recordPlan(ctx, conv2dChoicePlan(ctx, g, x, w, y, choice, bias, opts.residual));
   return y;
 }

@@ -2,7 +2,8 @@
 // shapes and awkward ones; the 1x1 route through the GEMM variants; the binding-limit error.
 import { describe, expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { CONV2D_VARIANTS, conv2d, type Conv2dVariant } from '../../src/kernels/conv2d.js';
+import { CONV2D_VARIANTS, conv2d, conv2dTuneRequest, convGeometry, type Conv2dVariant } from '../../src/kernels/conv2d.js';
+import { tuneVariant } from '../../src/kernels/select_variant.js';
 import { MATMUL_VARIANTS, type MatmulVariant } from '../../src/kernels/matmul.js';
 import { conv2dRef } from '../../src/kernels/reference/conv2d.js';
 import { CONV2D_CASES, type Conv2dCase } from '../cases/conv2d.js';
@@ -62,6 +63,15 @@ describe('conv2d 1x1 through the GEMM variants', () => {
   const c = CONV2D_CASES.find((k) => k.w[2] === 1 && k.w[3] === 1)!;
   for (const v of MATMUL_VARIANTS) gpuTest(`gemm/${v} ${label(c)}`, (ctx) => check(ctx, c, 'f32', 'gemm', v));
   for (const v of ['tiled', 'subgroup'] as const) gpuTest(`f16 gemm/${v} ${label(c)}`, (ctx) => check(ctx, c, 'f16', 'gemm', v));
+
+  gpuTest('1x1 convs measure the GEMM variants alongside the conv kernels', async (ctx) => {
+    const req = conv2dTuneRequest(ctx, convGeometry(c.x, c.w), { T: 'f32', W: 'f32' });
+    expect(req.candidates).toEqual(expect.arrayContaining(['tiled', 'regblock', 'gemm/naive', 'gemm/tiled', 'gemm/regblock']));
+    const chosen = await tuneVariant(ctx, req);
+    expect(req.candidates).toContain(chosen);
+    const k3 = conv2dTuneRequest(ctx, convGeometry(c.x, [8, c.x[1], 3, 3], 1, 1), { T: 'f32', W: 'f32' });
+    expect(k3.candidates.some((v) => v.startsWith('gemm/'))).toBe(false);
+  });
 });
 
 describe('conv2d large grids', () => {
