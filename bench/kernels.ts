@@ -38,6 +38,8 @@ export interface KernelBenchCase {
   /** problem shape for the JSON, e.g. '1024x1280x320' */
   shape?: string;
   dtype?: string;
+  /** cases of one group are timed round-robin (default: same op, shape and dtype) */
+  group?: string;
   /** uploads inputs once; run() records the op's dispatches without syncing */
   prepare(ctx: GpuContext): { run(): void; dispose(): void };
 }
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
   // group the variants of one problem (same op, shape and dtype) to interleave their runs
   const groups = new Map<string, KernelBenchCase[]>();
   for (const c of cases) {
-    const key = c.shape ? `${c.op}|${c.shape}|${c.dtype}` : `${c.op}|${c.label}`;
+    const key = c.group ?? (c.shape ? `${c.op}|${c.shape}|${c.dtype}` : `${c.op}|${c.label}`);
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   for (const group of groups.values()) {

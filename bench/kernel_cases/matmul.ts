@@ -24,10 +24,14 @@ export const SD_LINEARS: LinearShape[] = [
   { M: 1024, N: 320, K: 2880, note: 'GEMM size of a 3x3 320-ch conv at 32x32' },
 ];
 
+/** The group of the conv rows with the same GEMM size, so that the two are timed interleaved. */
+export const CONV_GEMM_GROUP = 'gemm 1024x320x2880 f32';
+
 export function linearCase(M: number, N: number, K: number, variant: MatmulVariant, dtype: DType, note: string): KernelBenchCase {
   const e = DTYPE_BYTES[dtype];
   return {
     op: 'matmul', variant, dtype, shape: `${M}x${N}x${K}`,
+    group: M === 1024 && N === 320 && K === 2880 && dtype === 'f32' ? CONV_GEMM_GROUP : undefined,
     label: `${M}x${N}x${K} ${dtype} ${variant} (${note})`,
     flops: 2 * M * N * K, bytes: (M * K + N * K + M * N) * e,
     prepare(ctx) {
