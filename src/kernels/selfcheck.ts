@@ -4,15 +4,21 @@ import type { GpuContext } from '../gpu/context.js';
 import type { DType, GpuTensor } from '../gpu/tensor.js';
 import { f16BitsToF32, f32ToF16Bits } from '../gpu/half.js';
 import { Rng } from '../util/rng.js';
+import { attention } from './attention.js';
 import { axisMatmul } from './axis_matmul.js';
+import { conv2d } from './conv2d.js';
 import { add, unary } from './elementwise.js';
 import { groupNorm } from './group_norm.js';
 import { layerNorm } from './layer_norm.js';
+import { linear } from './matmul.js';
 import { maxAbsPerSample } from './reduce.js';
+import { attentionRef } from './reference/attention.js';
 import { axisMatmulRef } from './reference/axis_matmul.js';
+import { conv2dRef } from './reference/conv2d.js';
 import { elementwiseRef } from './reference/elementwise.js';
 import { groupNormRef } from './reference/group_norm.js';
 import { layerNormRef } from './reference/layer_norm.js';
+import { linearRef } from './reference/matmul.js';
 import { maxAbsPerRowRef } from './reference/reduce.js';
 import { timestepEmbeddingRef } from './reference/timestep_embedding.js';
 import { transposeRef } from './reference/transpose.js';
@@ -31,6 +37,30 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  { name: 'linear 77x320 <- 768 (+bias)', run(ctx, dt, inp) {
+    const x = inp(77 * 768, 21), w = inp(320 * 768, 22), b = inp(320, 23);
+    return { gpu: linear(ctx, ctx.upload(x, [77, 768], dt), ctx.upload(w, [320, 768], dt), ctx.upload(b, [320], dt)), want: linearRef(x, w, 77, 320, 768, b) };
+  } },
+  { name: 'conv2d 3x3 s1 64ch 17x13 (+bias)', run(ctx, dt, inp) {
+    const x = inp(2 * 64 * 17 * 13, 24), w = inp(64 * 64 * 9, 25), b = inp(64, 26);
+    const want = conv2dRef(x, [2, 64, 17, 13], w, [64, 64, 3, 3], { bias: b, stride: 1, pad: 1 }).y;
+    return { gpu: conv2d(ctx, ctx.upload(x, [2, 64, 17, 13], dt), ctx.upload(w, [64, 64, 3, 3], dt), ctx.upload(b, [64], dt), { stride: 1, pad: 1 }), want };
+  } },
+  { name: 'conv2d 3x3 s2 VAE pad (0,1,0,1)', run(ctx, dt, inp) {
+    const x = inp(32 * 16 * 16, 27), w = inp(32 * 32 * 9, 28);
+    const want = conv2dRef(x, [1, 32, 16, 16], w, [32, 32, 3, 3], { stride: 2, pad: [0, 1, 0, 1] }).y;
+    return { gpu: conv2d(ctx, ctx.upload(x, [1, 32, 16, 16], dt), ctx.upload(w, [32, 32, 3, 3], dt), undefined, { stride: 2, pad: [0, 1, 0, 1] }), want };
+  } },
+  { name: 'flash attention 256 tok, 8 heads x 40', run(ctx, dt, inp) {
+    const q = inp(256 * 320, 29), k = inp(256 * 320, 30), v = inp(256 * 320, 31);
+    return { gpu: attention(ctx, ctx.upload(q, [1, 256, 320], dt), ctx.upload(k, [1, 256, 320], dt), ctx.upload(v, [1, 256, 320], dt), { heads: 8 }),
+      want: attentionRef(q, k, v, { B: 1, Nq: 256, Nk: 256, heads: 8, D: 40 }) };
+  } },
+  { name: 'attention, CLIP causal 77 tok', run(ctx, dt, inp) {
+    const q = inp(77 * 64, 32), k = inp(77 * 64, 33), v = inp(77 * 64, 34);
+    return { gpu: attention(ctx, ctx.upload(q, [1, 77, 64], dt), ctx.upload(k, [1, 77, 64], dt), ctx.upload(v, [1, 77, 64], dt), { heads: 4, causal: true }),
+      want: attentionRef(q, k, v, { B: 1, Nq: 77, Nk: 77, heads: 4, D: 16 }, 0.25, true) };
+  } },
   { name: 'elementwise add (broadcast)', run(ctx, dt, inp) {
     const a = inp(2 * 320 * 16 * 16, 1), b = inp(2 * 320, 2);
     return { gpu: add(ctx, ctx.upload(a, [2, 320, 16, 16], dt), ctx.upload(b, [2, 320], dt)), want: elementwiseRef('add', a, b, { div: 256, mod: 640 }) };
@@ -69,9 +99,6 @@ const CASES: Case[] = [
     return { gpu: axisMatmul(ctx, ctx.upload(x, [1, 3, 64, 64], dt), ctx.upload(m, [8, 64]), 3), want: axisMatmulRef(x, [1, 3, 64, 64], m, 8, 3) };
   } },
 ];
-
-/** Registers more cases (the matmul, conv and attention families add theirs). */
-export function addSelfcheckCase(c: Case): void { CASES.push(c); }
 
 export async function runSelfcheck(ctx: GpuContext, opts: { f16: boolean }): Promise<SelfcheckRow[]> {
   const rows: SelfcheckRow[] = [];
