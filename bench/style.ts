@@ -9,6 +9,7 @@
 // Writes bench/results/style.json and the "Style" section of bench/RESULTS.md.
 // bench/sampler.ts can add style rows with styleTaskRequest() and time the CLIP part with timeClipStyle().
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { ClipVisionModel } from '../src/clip_vision/clip_vision_model.js';
 import { CLIP_VIT_B16 } from '../src/clip_vision/config.js';
 import { loadClipVisionFromPath } from '../src/clip_vision/load_node.js';
@@ -18,6 +19,7 @@ import { adapterName } from '../src/gpu/device.js';
 import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import type { GpuTensor } from '../src/gpu/tensor.js';
+import { variantsSettled } from '../src/kernels/select_variant.js';
 import { STYLE_GUIDANCE, STYLE_SETTINGS } from '../src/pipeline/style_task.js';
 import type { ImageData4, TaskRequest } from '../src/pipeline/tasks.js';
 import type { Schedule } from '../src/sampler/constrained_sampler.js';
@@ -27,15 +29,19 @@ import { vitB16SyntheticClip } from '../test/style/clip_synthetic.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function timeIt(ctx: GpuContext, fn: () => Promise<void> | void, reps: number): Promise<number> {
-  await fn(); await ctx.sync();                    // warm-up: shader compilation, pool growth
+/** Median and minimum ms of `reps` runs after a warm-up (the minimum is the better estimate on a shared, loaded machine). */
+export interface Timing { median: number; min: number }
+
+export async function timeIt(ctx: GpuContext, fn: () => Promise<void> | void, reps: number): Promise<Timing> {
+  await fn(); await ctx.sync();                    // warm-up: shader compilation, pool growth,
+  await variantsSettled(); await ctx.sync();       // and the matmul variant measurements it started
   const ms: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     await fn(); await ctx.sync();
     ms.push(performance.now() - t0);
   }
-  return median(ms);
+  return { median: median(ms), min: Math.min(...ms) };
 }
 
 /** The ViT-B/16-sized tower with random weights under the real key names (test/style/clip_synthetic.ts). */
@@ -44,17 +50,17 @@ export async function randomClipVision(ctx: GpuContext, numLayers: number): Prom
   return ClipVisionModel.load(ctx, clipVisionWeights([file], numLayers), CLIP_VIT_B16, numLayers, { weightDtype: 'f32' });
 }
 
-export interface ClipStyleTiming { forwardMs: number; lossAndGradMs: number }
+export interface ClipStyleTiming { forward: Timing; lossAndGrad: Timing }
 
 /** Median ms of G(img) alone and of L + dL/dimg, for an [1, 3, size, size] image. */
 export async function timeClipStyle(ctx: GpuContext, loss: ClipStyleLoss, size: number, reps = 3): Promise<ClipStyleTiming> {
   const rng = new Rng(3);
   const img = ctx.upload(rng.uniforms(3 * size * size, -1, 1), [1, 3, size, size]);
   const gRef = loss.gram(ctx, ctx.upload(rng.uniforms(3 * size * size, -1, 1), [1, 3, size, size]));
-  const forwardMs = await timeIt(ctx, () => { ctx.release(loss.gram(ctx, img)); }, reps);
-  const lossAndGradMs = await timeIt(ctx, () => { const r = loss.lossAndGrad(ctx, img, gRef); ctx.release(r.loss, r.grad); }, reps);
+  const forward = await timeIt(ctx, () => { ctx.release(loss.gram(ctx, img)); }, reps);
+  const lossAndGrad = await timeIt(ctx, () => { const r = loss.lossAndGrad(ctx, img, gRef); ctx.release(r.loss, r.grad); }, reps);
   ctx.release(img, gRef);
-  return { forwardMs, lossAndGradMs };
+  return { forward, lossAndGrad };
 }
 
 /**
@@ -88,14 +94,16 @@ async function main(): Promise<void> {
   // 1. the CLIP part
   const tiny = new ClipStyleLoss(await loadClipVisionFromPath(ctx, CLIP));
   const tinyT = await timeClipStyle(ctx, tiny, 512, REPS);
-  console.log(`CLIP ${CLIP} (${tiny.model.config.imageSize} px): G ${tinyT.forwardMs.toFixed(1)} ms, L + dL/dimg ${tinyT.lossAndGradMs.toFixed(1)} ms`);
+  const fmt = (t: Timing, digits = 0) => `${t.median.toFixed(digits)} ms (min ${t.min.toFixed(digits)})`;
+  const load0 = loadavg()[0]!;
+  console.log(`CLIP ${CLIP} (${tiny.model.config.imageSize} px): G ${fmt(tinyT.forward, 1)}, L + dL/dimg ${fmt(tinyT.lossAndGrad, 1)}`);
   const b16 = new ClipStyleLoss(await randomClipVision(ctx, 3));
   const b16T = await timeClipStyle(ctx, b16, 512, REPS);
-  console.log(`ViT-B/16 size, 3 layers (224 px): G ${b16T.forwardMs.toFixed(0)} ms, L + dL/dimg ${b16T.lossAndGradMs.toFixed(0)} ms`);
+  console.log(`ViT-B/16 size, 3 layers (224 px): G ${fmt(b16T.forward)}, L + dL/dimg ${fmt(b16T.lossAndGrad)}`);
   b16.model.destroy(ctx); b16.destroy(ctx);
 
   // 2. per image, beside inpainting
-  const rows: { run: string; msPerImage: number; evals: number }[] = [];
+  const rows: { run: string; perImage: Timing; evals: number }[] = [];
   let size = 0;
   if (!args.includes('--skip-tasks')) {
     const { loadPipelineFromPath } = await import('../src/models/load_pipeline_node.js');
@@ -119,27 +127,31 @@ async function main(): Promise<void> {
     ];
     for (const [name, req] of runs) {
       let evals = 0;
-      const ms = await timeIt(ctx, async () => { evals = (await runTask(ctx, models, req())).evals; }, REPS);
-      rows.push({ run: name, msPerImage: ms, evals });
-      console.log(`${name}: ${(ms / 1000).toFixed(2)} s/image, ${evals} UNet evals`);
+      const t = await timeIt(ctx, async () => { evals = (await runTask(ctx, models, req())).evals; }, REPS);
+      rows.push({ run: name, perImage: t, evals });
+      console.log(`${name}: ${(t.median / 1000).toFixed(2)} s/image (min ${(t.min / 1000).toFixed(2)}), ${evals} UNet evals`);
     }
     sd.destroy(ctx);
   }
 
-  writeJson('bench/results/style.json', { adapter: { ...ctx.adapter }, clip: CLIP, model: MODEL, steps: STEPS, K, tiny: tinyT, vitB16: b16T, rows });
+  const load = [load0, loadavg()[0]!];
+  writeJson('bench/results/style.json', { adapter: { ...ctx.adapter }, clip: CLIP, model: MODEL, steps: STEPS, K, cpus: cpus().length, loadavg: load, tiny: tinyT, vitB16: b16T, rows });
   const body = [
-    `Adapter: **${adapter}**. Command: \`npx tsx bench/style.ts\`. Median of ${REPS}.`,
+    `Adapter: **${adapter}**. Command: \`npx tsx bench/style.ts\`. Median of ${REPS} after a warm-up (minimum in brackets); ` +
+      `${cpus().length} CPU cores, load average ${load[0]!.toFixed(1)} at the start and ${load[1]!.toFixed(1)} at the end ` +
+      '(a shared machine: software-adapter timings move with the load).',
     '',
     'CLIP part of one style direction (from a 512x512 image; the VAE decode and the two encoder passes of the pull-back come on top):',
     '',
     mdTable(['CLIP vision tower', 'G only (forward)', 'L + dL/dimg (forward + backward)'], [
-      [`goldens tiny (${tiny.model.config.imageSize} px, width ${tiny.width})`, `${tinyT.forwardMs.toFixed(1)} ms`, `${tinyT.lossAndGradMs.toFixed(1)} ms`],
-      ['ViT-B/16 size, 3 of 12 layers (224 px, width 768; random weights)', `${b16T.forwardMs.toFixed(0)} ms`, `${b16T.lossAndGradMs.toFixed(0)} ms`],
+      [`goldens tiny (${tiny.model.config.imageSize} px, width ${tiny.width})`, fmt(tinyT.forward, 1), fmt(tinyT.lossAndGrad, 1)],
+      ['ViT-B/16 size, 3 of 12 layers (224 px, width 768; random weights)', fmt(b16T.forward), fmt(b16T.lossAndGrad)],
     ]),
   ];
   if (rows.length) {
     body.push('', `Per image: model \`${MODEL}\` (${size}x${size} px), style CLIP \`${CLIP}\`, ${STEPS} steps, K = ${K}, lr 0.5 -> 0.1.`, '',
-      mdTable(['run', 's / image', 'UNet evals / image'], rows.map((r) => [r.run, (r.msPerImage / 1000).toFixed(2), r.evals])));
+      mdTable(['run', 's / image (min)', 'UNet evals / image'],
+        rows.map((r) => [r.run, `${(r.perImage.median / 1000).toFixed(2)} (${(r.perImage.min / 1000).toFixed(2)})`, r.evals])));
   }
   writeResultsSection('Style', body.join('\n'));
   console.log('wrote bench/results/style.json and the Style section of bench/RESULTS.md');
