@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const exact = results.find((r) => r.task === 'inpaint' && r.schedule === 'exact' && r.method === 'newton')!;
   const fused = results.find((r) => r.task === 'inpaint' && r.schedule === 'fused')!;
   writeResultsSection('Sampler', [
-    `Adapter: **${adapter}**. Model \`${MODEL}\` (${size}x${size} px), weights ${dtype}, ${STEPS} steps, K = ${K}. Command: \`npm run bench:sampler\`.`,
+    `Adapter: **${adapter}**. Model \`${MODEL}\` (${size}x${size} px), weights ${dtype}, ${STEPS} steps, K = ${K}. Command: \`npm run bench:sampler${args.length ? ` -- ${args.join(' ')}` : ''}\`. Median of ${REPS} runs after a warm-up.`,
     '',
     `UNet: batch of two ${pair.toFixed(1)} ms vs batch of one ${one.toFixed(1)} ms (**${(pair / one).toFixed(2)}x**); two batch-of-one calls ${twoSingles.toFixed(1)} ms.`,
     `Per diffusion step (inpainting, K = ${K}): exact ${exact.msPerStep.toFixed(0)} ms (${exact.evalsPerImage / STEPS} evals), fused ${fused.msPerStep.toFixed(0)} ms (${fused.evalsPerImage / STEPS} evals, ${K} of them in batches of two).`,
