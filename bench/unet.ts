@@ -9,6 +9,7 @@ import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import { adapterName } from '../src/gpu/device.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import type { TimedDispatch } from '../src/gpu/timing.js';
+import { variantsSettled } from '../src/kernels/select_variant.js';
 import { UNet2DConditionModel } from '../src/unet/unet_2d_condition.js';
 import { Rng } from '../src/util/rng.js';
 import { goldenUNetConfig, goldenUNetWeights } from '../test/modules/unet_helpers.js';
@@ -49,7 +50,11 @@ async function benchModel(ctx: GpuContext, name: string, unet: UNet2DConditionMo
     const e = ctx.upload(randn(B * 77 * cfg.cross_attention_dim, 2), [B, 77, cfg.cross_attention_dim]);
     const ts = Array.from({ length: B }, (_, i) => 981 - 40 * i);
     const once = async () => { const y = unet.forward(ctx, x, ts, e); await ctx.sync(); ctx.release(y); };
-    await once(); // warm-up: pipelines compiled, pool filled
+    // warm-up: pipelines compiled, pool filled, and the kernel variants of every new shape class
+    // measured (in the background) before anything is timed; then one more run on the final choices
+    await once();
+    await variantsSettled();
+    await once();
     ctx.pool.resetPeak();
     const times: number[] = [];
     for (let r = 0; r < REPS; r++) {
@@ -164,7 +169,7 @@ async function main(): Promise<void> {
   writeFileSync('bench/results/unet.json', `${JSON.stringify({ ...meta, results }, null, 1)}\n`);
   const note = flag('full') ? '' : '\nFull-size SD 1.4 not run (pass --full).\n';
   writeResultsSection(`Adapter: ${adapter} (shader-f16 ${ctx.hasF16}, timestamp-query ${ctx.hasTimestamps}); ` +
-    `${meta.date.slice(0, 10)}, median of ${REPS} forwards after one warm-up; \`npm run bench:unet${flag('full') ? ' -- --full' : ''}\`.\n` +
+    `${meta.date.slice(0, 10)}, median of ${REPS} forwards after warm-up and kernel-variant tuning; \`npm run bench:unet${flag('full') ? ' -- --full' : ''}\`.\n` +
     `Timesteps differ per sample; batch-N cost relative to batch 1 is the "x batch 1" column.\n${note}\n` +
     results.map(table).join('\n\n'));
   console.log('\nwrote bench/results/unet.json and the UNet section of bench/RESULTS.md');

@@ -1,11 +1,12 @@
 // src/nn modules against CPU references: loading by naming (shape checks, f16 bits uploaded as
 // they are), Linear, Conv2d, GroupNorm(+SiLU), LayerNorm, Attention (self and cross), destroy,
 // and loadModel freeing partial uploads.
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { attentionRef } from '../../src/kernels/reference/attention.js';
 import { groupNormRef } from '../../src/kernels/reference/group_norm.js';
 import { layerNormRef } from '../../src/kernels/reference/layer_norm.js';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { Attention } from '../../src/nn/attention.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { GroupNorm } from '../../src/nn/group_norm.js';
@@ -19,6 +20,9 @@ import { encodeSafetensors, type TensorToWrite } from '../../src/weights/safeten
 import { Weights } from '../../src/weights/weights.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { expectClose, F16_TOL, F32_TOL, randn, roundF16 } from '../helpers/numeric.js';
+
+// provisional kernel variants only: no background measurements competing with the tests
+beforeAll(() => setAutoTune(false));
 
 type HostTensors = Record<string, { shape: number[]; data: Float32Array; f16?: boolean }>;
 

@@ -1,7 +1,8 @@
 // UNet2DConditionModel against the diffusers goldens of the tiny SD-1.4-topology UNet
 // (../shared/golden): noise_pred, every intermediate (named like diffusers' module paths), the
 // pipeline's CFG batches, both loaders (diffusers folder, CompVis single file), f32 and f16 weights.
-import { describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import type { GpuTensor } from '../../src/gpu/tensor.js';
 import { FeedForward } from '../../src/unet/feed_forward.js';
@@ -10,6 +11,9 @@ import { openGolden } from '../helpers/golden.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { compare, expectClose, F16_TOL, F32_TOL, randn, type Tolerance } from '../helpers/numeric.js';
 import { goldenUNetConfig, goldenUNetWeights, loadGoldenUNet, rows, runUNet, type UNetInputs } from './unet_helpers.js';
+
+// provisional kernel variants only: no background measurements competing with the forwards
+beforeAll(() => setAutoTune(false));
 
 async function goldenInputs(): Promise<UNetInputs> {
   const g = await openGolden('goldens/unet_inputs.safetensors');

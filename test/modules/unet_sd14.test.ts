@@ -2,12 +2,16 @@
 // parameters generated from the key manifest, f16 when the adapter has shader-f16) builds through
 // the real Weights path with every key consumed, and one forward at latent 1x4x16x16 gives a
 // finite noise_pred of the right shape and a plausible magnitude.
-import { describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
+import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { UNet2DConditionModel } from '../../src/unet/unet_2d_condition.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { randn } from '../helpers/numeric.js';
 import { runUNet } from './unet_helpers.js';
 import { sd14SyntheticUNetWeights, sd14UNetConfigJson } from './unet_synthetic.js';
+
+// provisional kernel variants only: no background measurements competing with the forwards
+beforeAll(() => setAutoTune(false));
 
 describe.skipIf(!process.env.TETHER_SLOW)('full-size SD 1.4 UNet (synthetic weights, TETHER_SLOW=1)', () => {
   gpuTest('load + one forward at 1x4x16x16', async (ctx) => {
