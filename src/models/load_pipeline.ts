@@ -29,7 +29,7 @@ export type ModelSource =
   | { kind: 'single-file'; file: ByteSource; config?: ModelFiles };
 
 export interface LoadPipelineOptions {
-  /** GPU weight storage: 'auto' (default) = f16 when the adapter has shader-f16, else f32. */
+  /** GPU weight storage: 'auto' (default) = f16 on hardware adapters with shader-f16, else f32. */
   weightDtype?: 'auto' | 'f16' | 'f32';
   /** Which parts to load (default: all). The scheduler config is always read. */
   components?: readonly PipelineComponent[];
@@ -53,7 +53,9 @@ export interface StableDiffusionModel {
 }
 
 export function resolveWeightDtype(ctx: GpuContext, opt: LoadPipelineOptions['weightDtype'] = 'auto'): DType {
-  if (opt === 'auto') return ctx.hasF16 ? 'f16' : 'f32';
+  // f16 halves weight memory and bandwidth on GPUs; on CPU (fallback) adapters it is slower
+  // than f32 and less accurate (docs: webgpu-here), so 'auto' keeps f32 there.
+  if (opt === 'auto') return ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
   if (opt !== 'f16' && opt !== 'f32') throw new Error(`weightDtype must be 'auto', 'f16' or 'f32' (got ${JSON.stringify(opt)})`);
   if (opt === 'f16' && !ctx.hasF16) throw new Error('weightDtype f16 asked for, but this adapter has no shader-f16 (use f32 or auto)');
   return opt;

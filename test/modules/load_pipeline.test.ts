@@ -183,9 +183,13 @@ describe('loadPipeline error paths', () => {
 
 describe('configs', () => {
   test('weightDtype option', () => {
-    const noF16 = { hasF16: false } as GpuContext, f16 = { hasF16: true } as GpuContext;
+    const hw = { isFallbackAdapter: false } as GpuContext['adapter'], sw = { isFallbackAdapter: true } as GpuContext['adapter'];
+    const noF16 = { hasF16: false, adapter: hw } as GpuContext, f16 = { hasF16: true, adapter: hw } as GpuContext;
+    const cpuF16 = { hasF16: true, adapter: sw } as GpuContext;
     expect(resolveWeightDtype(noF16, 'auto')).toBe('f32');
     expect(resolveWeightDtype(f16, 'auto')).toBe('f16');
+    expect(resolveWeightDtype(cpuF16, 'auto')).toBe('f32');           // f16 is slower on CPU adapters
+    expect(resolveWeightDtype(cpuF16, 'f16')).toBe('f16');
     expect(resolveWeightDtype(f16, 'f32')).toBe('f32');
     expect(() => resolveWeightDtype(noF16, 'f16')).toThrow(/no shader-f16/);
     expect(() => resolveWeightDtype(f16, 'bf16' as 'f16')).toThrow(/must be 'auto', 'f16' or 'f32'/);
