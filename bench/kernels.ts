@@ -46,7 +46,8 @@ export interface KernelBenchCase {
 
 export interface KernelBenchResult {
   kernel: string; variant: string; shape: string; dtype: string; label: string;
-  ms: number; gflops: number; gbps: number;
+  /** median; msMin: the fastest run (closest to an unloaded machine) */
+  ms: number; msMin: number; gflops: number; gbps: number;
 }
 
 /** A case from the usual pieces (the helper other case files may use). */
@@ -74,7 +75,7 @@ async function timeOnce(ctx: GpuContext, run: () => void): Promise<number> {
  * cases of one group (the variants of one problem) are interleaved round by round, so that a
  * change in the machine's load (lavapipe shares the CPU) hits them all alike.
  */
-export async function timeCases(ctx: GpuContext, cases: KernelBenchCase[], reps: number): Promise<number[]> {
+export async function timeCases(ctx: GpuContext, cases: KernelBenchCase[], reps: number): Promise<{ median: number; min: number }[]> {
   const prepared = cases.map((c) => c.prepare(ctx));
   try {
     for (const p of prepared) {
@@ -85,7 +86,7 @@ export async function timeCases(ctx: GpuContext, cases: KernelBenchCase[], reps:
     for (let r = 0; r < reps; r++) {
       for (let i = 0; i < cases.length; i++) times[i]!.push(await timeOnce(ctx, prepared[i]!.run));
     }
-    return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]!);
+    return times.map((t) => t.sort((a, b) => a - b)).map((t) => ({ median: t[t.length >> 1]!, min: t[0]! }));
   } finally {
     for (const p of prepared) p.dispose();
     await ctx.sync();
@@ -128,14 +129,15 @@ async function main(): Promise<void> {
   for (const group of groups.values()) {
     const times = await timeCases(ctx, group, reps);
     for (const [gi, c] of group.entries()) {
-      const ms = times[gi]!;
+      const ms = times[gi]!.median, msMin = times[gi]!.min;
       const r: KernelBenchResult = {
         kernel: c.op, variant: c.variant ?? (/\b(naive|tiled|regblock|subgroup|scalar|vec4|split)\b/.exec(c.label)?.[1] ?? ''),
         shape: c.shape ?? c.label, dtype: c.dtype ?? (/\b(f16|f32)\b/.exec(c.label)?.[1] ?? 'f32'), label: c.label,
-        ms, gflops: c.flops / ms / 1e6, gbps: c.bytes / ms / 1e6,
+        ms, msMin, gflops: c.flops / ms / 1e6, gbps: c.bytes / ms / 1e6,
       };
       results.push(r);
-      console.log(`${c.op.padEnd(11)} ${c.label.padEnd(72)} ${ms.toFixed(2).padStart(9)} ms ${r.gflops.toFixed(2).padStart(8)} GFLOP/s ${r.gbps.toFixed(2).padStart(7)} GB/s`);
+      console.log(`${c.op.padEnd(11)} ${c.label.padEnd(72)} ${ms.toFixed(2).padStart(9)} ms (min ${msMin.toFixed(2)}) ` +
+        `${r.gflops.toFixed(2).padStart(8)} GFLOP/s ${r.gbps.toFixed(2).padStart(7)} GB/s`);
     }
   }
   const { selectedVariants } = await import('./kernel_cases/matmul.js');
@@ -146,11 +148,13 @@ async function main(): Promise<void> {
   const { exportVariantCache } = await import('../src/kernels/select_variant.js');
   writeJson('bench/results/kernels.json', { adapter: info, load, results, selected: chosen, variantCache: exportVariantCache() });
   if (!process.argv.includes('--no-md') && !filter) {
-    const rows = results.map((r) => [r.kernel, r.label, r.ms.toFixed(2), r.gflops ? r.gflops.toFixed(2) : '-', r.gbps.toFixed(2)]);
+    const gf = (r: KernelBenchResult, ms: number) => (r.gflops ? ((r.gflops * r.ms) / ms).toFixed(2) : '-');
+    const rows = results.map((r) => [r.kernel, r.label, r.ms.toFixed(2), r.msMin.toFixed(2), gf(r, r.ms), gf(r, r.msMin), r.gbps.toFixed(2)]);
     writeResultsSection('Kernels (bench/kernels.ts)', [
-      `Adapter: ${name}. Command: \`npm run bench:kernels\`. Median of ${reps} runs, ` +
+      `Adapter: ${name}. Command: \`npm run bench:kernels -- --reps ${reps}\`. Median and fastest of ${reps} runs ` +
+      '(the variants of one problem timed round-robin), ' +
       `${ctx.hasTimestamps ? 'GPU timestamp queries' : 'wall clock'}; ${new Date().toISOString().slice(0, 10)}; ${load}.`,
-      '', mdTable(['kernel', 'case', 'ms', 'GFLOP/s', 'GB/s'], rows), '',
+      '', mdTable(['kernel', 'case', 'ms (median)', 'ms (min)', 'GFLOP/s (median)', 'GFLOP/s (min)', 'GB/s'], rows), '',
       ...chosen.map((s) => `- selected by measurement: ${s}`),
       '', 'On a lent NVIDIA GPU machine (no GPU was lent when this was written): fetch the Vulkan loader once ' +
       '(`apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2` into `.gl/`, see the header of ' +

@@ -76,6 +76,25 @@ describe.each(['f32', 'f16'] as const)('bmm %s', (dtype) => {
   }
 });
 
+describe('linear, f32 activations with f16 weights (the default on shader-f16 adapters)', () => {
+  const c = LINEAR_CASES[0]!;
+  for (const v of MATMUL_VARIANTS) {
+    gpuTest(`${v} x=[${c.x}] N=${c.N} +bias +residual`, async (ctx) => {
+      if (!usable(ctx, v, 'f16')) return;
+      const K = c.x[c.x.length - 1]!, M = c.x.reduce((a, b) => a * b, 1) / K;
+      const x = randn(M * K, 21), w = roundF16(randn(c.N * K, 22, 1 / Math.sqrt(K))), b = roundF16(randn(c.N, 23)), r = randn(M * c.N, 24);
+      const tx = ctx.upload(x, c.x), tw = ctx.upload(w, [c.N, K], 'f16', true), tb = ctx.upload(b, [c.N], 'f16', true);
+      const tr = ctx.upload(r, [...c.x.slice(0, -1), c.N]);
+      const y = linear(ctx, tx, tw, tb, { residual: tr, variant: v });
+      expect(y.dtype).toBe('f32');
+      expectClose(await ctx.read(y), linearRef(x, w, M, c.N, K, b, r), F32_TOL);
+      ctx.release(tx, tr, y);
+      ctx.destroy(tw);
+      ctx.destroy(tb);
+    });
+  }
+});
+
 describe('shapes and selection', () => {
   afterEach(() => { forceVariant('matmul', undefined); });
 
