@@ -5,6 +5,7 @@
 // and time per image. Results are appended case by case, so a long run can be read while it goes.
 //   npm run bench:quality [-- --n 500] [--steps 20] [--batch 50] [--cases inpaint-box,...] [--methods newton-exact,...]
 // Writes bench/results/quality.json and the "Quality" section of bench/RESULTS.md.
+import { existsSync, readFileSync } from 'node:fs';
 import { adapterName } from '../src/gpu/device.js';
 import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
@@ -87,7 +88,7 @@ async function runMethod(ctx: GpuContext, models: TaskModels, kind: CaseKind, m:
     if (tc.unknown) { unknownAll ??= new Float32Array(N * S * S); unknownAll.set(tc.unknown, i * S * S); }
     const r = await runTask(ctx, models, {
       ...tc.request, task: m.method === 'none' ? 'generate' : tc.request.task, width: S, height: S,
-      ...(m.method === 'none' ? { image: undefined, mask: undefined } : {}),
+      ...(m.method === 'none' ? { image: undefined, mask: undefined, count: b } : {}),
       settings: { steps: STEPS, K, lr, h: 0.005, schedule: m.schedule, method: m.method },
       noise: seededNoise(Array.from({ length: b }, (_, j) => 2 * (i + j))),
     });
@@ -118,7 +119,9 @@ async function main(): Promise<void> {
   console.log(`adapter: ${adapter}; ${N} test images, ${STEPS} steps, batch ${BATCH}`);
   const gtStats = featureStats(await features(ctx, clf, gt.data, N, S), N, clf.config.feature_dim);
 
-  const rows: Row[] = [];
+  // --append: keep the rows of an earlier (interrupted) run and add the cases asked for now
+  const rows: Row[] = args.includes('--append') && existsSync('bench/results/quality.json')
+    ? (JSON.parse(readFileSync('bench/results/quality.json', 'utf8')).rows as Row[]).filter((r) => !CASES.includes(r.case)) : [];
   const save = () => {
     writeJson('bench/results/quality.json', { adapter: { ...ctx.adapter }, model: MODEL, n: N, steps: STEPS, rows });
     writeResultsSection('Quality', [

@@ -48,6 +48,8 @@ export interface TaskRequest {
   downscaleKernel?: DownscaleKernel;
   /** deblur: Gaussian sigma in pixels */
   blurSigma?: number;
+  /** generate: how many images (default 1) */
+  count?: number;
   /** generate: output size in pixels */
   width?: number;
   height?: number;
@@ -107,7 +109,7 @@ export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest):
 function outputSize(req: TaskRequest, f: number): { outH: number; outW: number; N: number } {
   let outH: number, outW: number, N = 1;
   if (req.task === 'generate' && !req.operator) {
-    outH = req.height ?? 512; outW = req.width ?? 512;
+    outH = req.height ?? 512; outW = req.width ?? 512; N = req.count ?? 1;
   } else if (req.operator) {
     outH = req.operator.outHeight; outW = req.operator.outWidth; N = req.operator.y.shape[0];
   } else {
