@@ -13,7 +13,7 @@ export function buildProgram(deps: { ctx?: GpuContext } = {}): Command {
     .description('Stable Diffusion on WebGPU with fast constrained sampling by inexact Newton steps (arXiv 2410.18804)')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-  for (const t of ['generate', 'inpaint', 'superres', 'deblur', 'colorize'] as const) program.addCommand(taskCommand(t, deps));
+  for (const t of ['generate', 'inpaint', 'superres', 'deblur', 'colorize', 'style'] as const) program.addCommand(taskCommand(t, deps));
   program.addCommand(demoCommand(deps));
   program.addCommand(forwardCommand(deps));
   program.addCommand(styleLossCommand(deps));

@@ -11,6 +11,7 @@ export const TASK_DEFAULTS: Record<string, TaskDefaults> = {
   superres: { K: 10, lr: '0.1', guidance: 1, method: 'newton' },      // method.md: K 10, lr 0.1
   deblur: { K: 10, lr: '0.1', guidance: 1, method: 'newton' },
   colorize: { K: 10, lr: '0.1', guidance: 1, method: 'newton' },
+  style: { K: 5, lr: '0.5:0.1', guidance: 3, method: 'newton' },       // method.md: K 5, lr 0.5 -> 0.1, w = 2 (s = 3)
 };
 
 export interface SamplingOptions {

@@ -3,6 +3,8 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ClipStyleLoss } from '../clip_vision/style_loss.js';
+import { loadClipVisionFromPath } from '../clip_vision/load_node.js';
 import { adapterName } from '../gpu/device.js';
 import { createNodeGpuContext } from '../gpu/device_node.js';
 import type { GpuContext } from '../gpu/context.js';
@@ -22,28 +24,38 @@ const VERSION = '0.1.0';
 
 interface TaskOptions extends SamplingOptions {
   image?: string; mask?: string; scale?: string; kernel?: 'bicubic' | 'box'; sigma?: string; width?: string; height?: string;
+  styleImage?: string; clip?: string; styleWeight?: string;
 }
+
+/** The CLI's subcommands: the library's tasks, plus 'style' (generation guided by a reference image's CLIP style). */
+export type CliTask = TaskName | 'style';
 
 export interface TaskCommandDeps { ctx?: GpuContext }
 
-const DESCRIPTIONS: Record<TaskName, string> = {
+const DESCRIPTIONS: Record<CliTask, string> = {
   generate: 'text-to-image with the DDIM scheduler (or --method newton with --noise/--trace for research runs)',
   inpaint: 'fill the white region of --mask in -i/--image, consistent with the rest of the image',
   superres: 'super-resolve a LOW-resolution -i/--image by --scale (x4, x8) so that downscaling the result gives the input',
   deblur: 'recover a sharp image from a Gaussian-blurred -i/--image (blur --sigma in pixels)',
   colorize: 'colourise a grey-scale -i/--image (the constraint keeps its luma)',
+  style: 'generate from a prompt in the style of --style-image (CLIP ViT-B/16 Gram-matrix loss; needs --clip weights)',
 };
 
-export function taskCommand(task: TaskName, deps: TaskCommandDeps = {}): Command {
+export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command {
   const cmd = new Command(task).description(DESCRIPTIONS[task]);
-  if (task !== 'generate') cmd.requiredOption('-i, --image <file>', 'input image: PNG, or .safetensors with `image` [N,3,H,W] in [-1,1]');
+  if (task !== 'generate' && task !== 'style') cmd.requiredOption('-i, --image <file>', 'input image: PNG, or .safetensors with `image` [N,3,H,W] in [-1,1]');
   if (task === 'inpaint') cmd.requiredOption('--mask <file>', 'mask: PNG with white = fill, black = keep; or .safetensors `mask` [N,1,H,W] with 1 = known');
   if (task === 'superres') {
     cmd.option('--scale <n>', 'up-scaling factor (the output is scale times the input size)', '4');
     cmd.addOption(new Option('--kernel <k>', 'the observation operator: antialiased bicubic or box (area) downscaling').choices(['bicubic', 'box']).default('bicubic'));
   }
   if (task === 'deblur') cmd.option('--sigma <px>', 'Gaussian blur sigma of the observation, in pixels', '2');
-  if (task === 'generate') cmd.option('--width <px>', 'image width (default: the model\'s native size)').option('--height <px>', 'image height');
+  if (task === 'generate' || task === 'style') cmd.option('--width <px>', 'image width (default: the model\'s native size)').option('--height <px>', 'image height');
+  if (task === 'style') {
+    cmd.requiredOption('--style-image <file>', 'the style reference (PNG, or .safetensors `image` [1,3,H,W] in [-1,1])');
+    cmd.option('--clip <path>', 'openai/clip-vit-base-patch16 in the transformers layout: its folder or model.safetensors (no CLIP weights ship with Tether)');
+    cmd.option('--style-weight <w>', 'weight of the style direction', '1');
+  }
   addSamplingOptions(cmd, task);
   cmd.action(async function (this: Command, o: TaskOptions) {
     try {
@@ -55,9 +67,14 @@ export function taskCommand(task: TaskName, deps: TaskCommandDeps = {}): Command
   return cmd;
 }
 
-async function runTaskCommand(task: TaskName, o: TaskOptions, deps: TaskCommandDeps): Promise<void> {
+async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskCommandDeps): Promise<void> {
+  const task: TaskName = cliTask === 'style' ? 'generate' : cliTask;
   // 1. validate everything that needs no GPU first: bad input fails fast and leaves no file
-  const { settings, guidance, seed } = parseSampling(o, task);
+  const { settings, guidance, seed } = parseSampling(o, cliTask);
+  if (cliTask === 'style' && !o.clip) throw new Error('style guidance needs CLIP ViT-B/16 vision weights (--clip PATH): no CLIP weights ship with Tether');
+  const styleImage = o.styleImage ? await readImageArg(o.styleImage) : undefined;
+  const styleWeight = Number(o.styleWeight ?? 1);
+  if (!(styleWeight > 0)) throw new Error(`--style-weight must be a positive number (got '${o.styleWeight}')`);
   if (!o.output.toLowerCase().endsWith('.png')) throw new Error(`--output must be a .png file (got ${o.output})`);
   if (!existsSync(dirname(o.output) || '.')) throw new Error(`--output folder ${dirname(o.output)} does not exist`);
   const req: Partial<TaskRequest> = { task, prompt: o.prompt, negativePrompt: o.negativePrompt, guidance, settings };
@@ -83,9 +100,15 @@ async function runTaskCommand(task: TaskName, o: TaskOptions, deps: TaskCommandD
   const ctx = deps.ctx ?? await createNodeGpuContext();
   const dtype = o.dtype === 'auto' ? (ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32') : o.dtype;
   const sd = await loadPipelineFromPath(ctx, modelPath, { weightDtype: dtype, config: o.config });
+  const cleanup: (() => void)[] = [];
   try {
     const models = taskModels(ctx, sd);
     const f = models.codec.factor;
+    if (cliTask === 'style') {
+      const clip = await loadClipVisionFromPath(ctx, o.clip!);
+      cleanup.push(() => clip.destroy(ctx));
+      req.style = { loss: new ClipStyleLoss(clip), image: styleImage!, weight: styleWeight };
+    }
     if (task === 'generate') {
       const native = (sd.configs.unet.sample_size ?? 64) * f;
       req.width = o.width === undefined ? native : Number(o.width);
@@ -108,7 +131,7 @@ async function runTaskCommand(task: TaskName, o: TaskOptions, deps: TaskCommandD
 
     // 3. outputs (atomic)
     const [n, c, H, W] = result.image.shape;
-    const params = { task, model: sd.name, prompt: o.prompt, negative_prompt: o.negativePrompt, seed: o.noise ? null : seed,
+    const params = { task: cliTask, model: sd.name, prompt: o.prompt, negative_prompt: o.negativePrompt, seed: o.noise ? null : seed,
       noise: o.noise ?? null, ...settings, guidance, scale: req.scale, kernel: req.downscaleKernel, sigma: req.blurSigma, software: `tether-sd ${VERSION}` };
     const text = { parameters: JSON.stringify(params), Software: `tether-sd ${VERSION}` };
     for (let i = 0; i < n; i++) {
@@ -122,6 +145,7 @@ async function runTaskCommand(task: TaskName, o: TaskOptions, deps: TaskCommandD
     }
     if (!o.quiet) process.stderr.write(`wrote ${o.output} (${W}x${H}) in ${result.seconds.toFixed(1)} s, ${result.evals} UNet evaluations\n`);
   } finally {
+    for (const c of cleanup) c();
     sd.destroy(ctx);
   }
 }
