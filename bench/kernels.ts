@@ -93,6 +93,27 @@ export async function timeCases(ctx: GpuContext, cases: KernelBenchCase[], reps:
   }
 }
 
+/**
+ * The acceptance ratios, from one run: the selected f32 matmul against the naive one at
+ * 1024x1280x320, and the 320-channel 3x3 conv against the matmul of its GEMM size (1024x320x2880).
+ */
+export function acceptanceSummary(results: KernelBenchResult[], chosen: { matmul: string; conv2d: string }): string[] {
+  const find = (kernel: string, shape: string, variant: string) =>
+    results.find((r) => r.kernel === kernel && r.shape === shape && r.variant === variant && r.dtype === 'f32');
+  const out: string[] = [];
+  const fast = find('matmul', '1024x1280x320', chosen.matmul), naive = find('matmul', '1024x1280x320', 'naive');
+  if (fast && naive) {
+    out.push(`matmul 1024x1280x320 f32: ${chosen.matmul} / naive = ${(naive.ms / fast.ms).toFixed(1)}x by medians ` +
+      `(${fast.gflops.toFixed(2)} vs ${naive.gflops.toFixed(2)} GFLOP/s), ${(naive.msMin / fast.msMin).toFixed(1)}x by fastest runs`);
+  }
+  const conv = find('conv2d', 'x[1,320,32,32] w[320,320,3,3] s1', chosen.conv2d), mm = find('matmul', '1024x320x2880', chosen.matmul);
+  if (conv && mm) {
+    out.push(`conv2d 3x3 320 ch at 32x32 (${chosen.conv2d}) / matmul 1024x320x2880 (${chosen.matmul}) = ` +
+      `${((100 * mm.ms) / conv.ms).toFixed(0)}% of the GFLOP/s by medians, ${((100 * mm.msMin) / conv.msMin).toFixed(0)}% by fastest runs`);
+  }
+  return out;
+}
+
 async function loadCases(ctx: GpuContext, full: boolean): Promise<KernelBenchCase[]> {
   const dir = new URL('./kernel_cases/', import.meta.url);
   const out: KernelBenchCase[] = [];
@@ -143,10 +164,15 @@ async function main(): Promise<void> {
   const { selectedVariants } = await import('./kernel_cases/matmul.js');
   const chosen = await selectedVariants(ctx);
   for (const s of chosen) console.log(`selected by measurement: ${s}`);
+  const pick = (re: RegExp) => re.exec(chosen.join('\n'))?.[1] ?? 'subgroup';
+  const summary = acceptanceSummary(results, {
+    matmul: pick(/matmul kk\|m>256\S* \(e\.g\. 1024x1280x320\) -> (\w+)/), conv2d: pick(/conv2d k3x3s1\|c<=512\S* .* -> (\w+)/),
+  });
+  for (const s of summary) console.log(s);
   const info = { vendor: ctx.adapter.vendor, architecture: ctx.adapter.architecture, description: ctx.adapter.description };
   const load = `load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} CPUs`;
   const { exportVariantCache } = await import('../src/kernels/select_variant.js');
-  writeJson('bench/results/kernels.json', { adapter: info, load, results, selected: chosen, variantCache: exportVariantCache() });
+  writeJson('bench/results/kernels.json', { adapter: info, load, results, selected: chosen, summary, variantCache: exportVariantCache() });
   if (!process.argv.includes('--no-md') && !filter) {
     const gf = (r: KernelBenchResult, ms: number) => (r.gflops ? ((r.gflops * r.ms) / ms).toFixed(2) : '-');
     const rows = results.map((r) => [r.kernel, r.label, r.ms.toFixed(2), r.msMin.toFixed(2), gf(r, r.ms), gf(r, r.msMin), r.gbps.toFixed(2)]);
@@ -156,6 +182,7 @@ async function main(): Promise<void> {
       `${ctx.hasTimestamps ? 'GPU timestamp queries' : 'wall clock'}; ${new Date().toISOString().slice(0, 10)}; ${load}.`,
       '', mdTable(['kernel', 'case', 'ms (median)', 'ms (min)', 'GFLOP/s (median)', 'GFLOP/s (min)', 'GB/s'], rows), '',
       ...chosen.map((s) => `- selected by measurement: ${s}`),
+      ...summary.map((s) => `- ${s}`),
       '', 'On a lent NVIDIA GPU machine (no GPU was lent when this was written): fetch the Vulkan loader once ' +
       '(`apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2` into `.gl/`, see the header of ' +
       'bench/kernels.ts), then run with `.gl` carried: `for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; npm ci && ' +

@@ -55,7 +55,7 @@ export function casesFor(ctx: GpuContext, opts: { full: boolean }): KernelBenchC
     if (seen.has(key)) continue;  // a scaled-down shape that another row already covers
     seen.add(key);
     const note = x === s.x ? s.note : `${s.note}; x [${s.x}] -> [${x}]`;
-    for (const v of conv2dVariants(ctx)) out.push(convCase(s, x, v, 'f32', note));
+    for (const v of conv2dVariants(ctx, convGeometry(x, s.w, s.stride, s.pad))) out.push(convCase(s, x, v, 'f32', note));
     if (s.w[2] === 1 && s.w[3] === 1) for (const v of matmulVariants(ctx)) out.push(convCase(s, x, 'gemm', 'f32', note, v));
   }
   if (ctx.hasF16) for (const v of conv2dVariants(ctx)) out.push(convCase(SD_CONVS[0]!, SD_CONVS[0]!.x, v, 'f16', SD_CONVS[0]!.note));

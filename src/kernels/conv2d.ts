@@ -1,7 +1,7 @@
 // Conv2d (NCHW, groups 1, dilation 1) as an implicit GEMM: rows are output pixels, columns
-// output channels, k = (tap, input channel); no im2col buffer. Three algorithm files, chosen per
-// adapter by measurement (select_variant.ts): tiled (workgroup memory, GPUs), regblock and
-// subgroup (CPU adapters). A 1x1 stride-1 unpadded conv is also a plain GEMM over NCHW pixels: for
+// output channels, k = (input channel, tap); no im2col buffer. Four algorithm files, chosen per
+// adapter by measurement (select_variant.ts): tiled (workgroup memory, GPUs), regblock, subgroup,
+// and rows (CPU adapters; 8-pixel rows sharing vector-loaded input segments, transposed weights). A 1x1 stride-1 unpadded conv is also a plain GEMM over NCHW pixels: for
 // those the matmul variants ('gemm/<variant>', matmul.ts) are candidates too, measured alongside.
 // Bindings larger than maxStorageBufferBindingSize are refused with the limit named: callers
 // split channels (src/vae/chunked_ops.ts) and chain the partial sums through `residual`.
@@ -13,14 +13,18 @@ import {
   dummyTensor, gemm, gemmPlan, laneWorkgroup, matmulVariants, provisionalMatmul, type Gemm, type MatmulVariant,
 } from './matmul.js';
 import { convOutSize, padOf } from './reference/conv2d.js';
+import { transpose } from './transpose.js';
 import { bucket, recordPlan, selectVariant, type DispatchPlan, type TuneRequest } from './select_variant.js';
 import { wgsl } from './wgsl.gen.js';
 
 export const conv2dTiledKernel = defineKernel({ name: 'conv2d_tiled', source: wgsl.conv2d_tiled, overrides: { WG_X: 16, WG_Y: 16, BK: 16 } });
 export const conv2dRegblockKernel = defineKernel({ name: 'conv2d_regblock', source: wgsl.conv2d_regblock, overrides: { R: 4, WG: 64 } });
 export const conv2dSubgroupKernel = defineKernel({ name: 'conv2d_subgroup', source: wgsl.conv2d_subgroup, overrides: { R: 8, WG: 64 } });
+export const conv2dRowsKernel = defineKernel({
+  name: 'conv2d_rows', source: wgsl.conv2d_rows, overrides: { WG: 16, KH: 3, KW: 3, S: 1, PL: 1, NSEG: 4 },
+});
 
-export const CONV2D_VARIANTS = ['tiled', 'regblock', 'subgroup'] as const;
+export const CONV2D_VARIANTS = ['tiled', 'regblock', 'subgroup', 'rows'] as const;
 export type Conv2dVariant = (typeof CONV2D_VARIANTS)[number];
 /** What the selector chooses among: a conv kernel, or (1x1 convs) a GEMM variant over the pixels. */
 export type Conv2dChoice = Conv2dVariant | `gemm/${MatmulVariant}`;
@@ -59,8 +63,31 @@ export function convGeometry(xShape: readonly number[], wShape: readonly number[
   return { N, C, H, W, O, KH, KW, stride, pad: p, Ho, Wo };
 }
 
-export function conv2dVariants(ctx: GpuContext): Conv2dVariant[] {
-  return CONV2D_VARIANTS.filter((v) => v !== 'subgroup' || ctx.hasSubgroups);
+/** The conv kernels valid on this device (and for geometry `g` when given). */
+export function conv2dVariants(ctx: GpuContext, g?: ConvGeometry): Conv2dVariant[] {
+  return CONV2D_VARIANTS.filter((v) => (v !== 'subgroup' && v !== 'rows') || ctx.hasSubgroups)
+    .filter((v) => v !== 'rows' || !g || rowsFits(g));
+}
+
+/** conv2d_rows' limits: 4-aligned input rows and channel groups, stride 1 or 2, the taps inside a segment. */
+export function rowsFits(g: ConvGeometry): boolean {
+  const pl = g.pad[2]!;
+  return g.O % 4 === 0 && g.W % 4 === 0 && (g.stride === 1 || g.stride === 2) && pl <= 4 &&
+    g.KW - pl <= (g.stride === 1 ? 5 : 6);
+}
+
+const transposedWeights = new WeakMap<GpuTensor, GpuTensor>();
+/** w [O, C, kh, kw] as [C*kh*kw, O] (made on first use and kept with w; see releaseConvWeights). */
+export function convWeightsTransposed(ctx: GpuContext, w: GpuTensor): GpuTensor {
+  let t = transposedWeights.get(w);
+  if (!t) transposedWeights.set(w, (t = transpose(ctx, w.view([w.shape[0]!, w.size / w.shape[0]!]))));
+  return t;
+}
+
+/** Frees the transposed copy conv2d_rows made of `w` (call before destroying w, or to save memory). */
+export function releaseConvWeights(ctx: GpuContext, w: GpuTensor): void {
+  ctx.release(transposedWeights.get(w));
+  transposedWeights.delete(w);
 }
 
 export function isPointwise(g: ConvGeometry): boolean {
@@ -70,7 +97,7 @@ export function isPointwise(g: ConvGeometry): boolean {
 /** The candidates for one conv: the conv kernels, plus every GEMM variant when it is 1x1. */
 export function conv2dChoices(ctx: GpuContext, g: ConvGeometry): Conv2dChoice[] {
   const gemms = isPointwise(g) ? matmulVariants(ctx).map((v) => `gemm/${v}` as const) : [];
-  return [...conv2dVariants(ctx), ...gemms];
+  return [...conv2dVariants(ctx, g), ...gemms];
 }
 
 /** A 1x1 stride-1 unpadded conv as a GEMM: A(n, pixel, c) = x[n*C*HW + c*HW + pixel], B(c, o) = w[o*C + c]. */
@@ -108,6 +135,7 @@ export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: Gp
     flags: (bias ? 1 : 0) | (residual ? 2 : 0),
   };
   const dummy = dummyTensor(ctx);
+  if (variant === 'rows') return rowsPlan(ctx, g, x, w, y, bias ?? dummy, residual ?? dummy, params.flags);
   const bindings: Record<string, GpuTensor> = { x, w, bias: bias ?? dummy, residual: residual ?? dummy, y };
   let kernel = conv2dTiledKernel, overrides: Record<string, number> = {}, cols: number, rows: number;
   if (variant === 'tiled') {
@@ -127,6 +155,21 @@ export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: Gp
   const wg: [number, number, number] = [cols, Math.min(rows, 65535), Math.ceil(rows / 65535)];
   check(cols <= ctx.limits.maxComputeWorkgroupsPerDimension, `conv2d: ${g.O} output channels need ${cols} workgroups`);
   return { kernel, bindings, params, workgroups: wg, types: { T: x.dtype, W: w.dtype }, overrides };
+}
+
+function rowsPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, y: GpuTensor, bias: GpuTensor,
+                  residual: GpuTensor, flags: number): DispatchPlan {
+  check(ctx.hasSubgroups && rowsFits(g), `conv2d: the rows variant does not fit x [${g.N},${g.C},${g.H},${g.W}], ` +
+    `O ${g.O}, ${g.KH}x${g.KW} stride ${g.stride} pad [${g.pad}] (needs subgroups, O and W multiples of 4, stride 1 or 2)`);
+  const blocks = g.N * g.Ho * Math.ceil(g.Wo / 8), WG = laneWorkgroup(ctx);
+  const params = {
+    M: blocks, O: g.O, C: g.C, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, pad_t: g.pad[0], x_off: 0, x_sn: g.C * g.H * g.W,
+    y_off: 0, y_sn: g.O * g.Ho * g.Wo, r_off: 0, bias_off: 0, flags,
+  };
+  const overrides = { WG, KH: g.KH, KW: g.KW, S: g.stride, PL: g.pad[2], NSEG: g.stride === 1 ? 4 : 6 };
+  const bindings = { x4: x, wt4: convWeightsTransposed(ctx, w), bias, residual, y };
+  const wg: [number, number, number] = [Math.ceil(g.O / 4 / WG), Math.min(blocks, 65535), Math.ceil(blocks / 65535)];
+  return { kernel: conv2dRowsKernel, bindings, params, workgroups: wg, types: { T: x.dtype, W: w.dtype }, overrides };
 }
 
 const C_BOUNDS = [16, 128, 512], P_BOUNDS = [256, 4096];
@@ -150,7 +193,7 @@ export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: 
       return {
         label: `[1,${C},${H},${W}] * [${O},${C},${g.KH},${g.KW}] s${g.stride}`,
         plan: (v) => [conv2dChoicePlan(c, pg, x, w, y, v)],
-        dispose: () => c.release(x, w, y),
+        dispose: () => { releaseConvWeights(c, w); c.release(x, w, y); },
       };
     },
   };
