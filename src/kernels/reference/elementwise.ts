@@ -1,4 +1,4 @@
-// CPU references for src/kernels/wgsl/elementwise.wgsl and geglu.wgsl (float64 math).
+// CPU references for src/kernels/wgsl/elementwise.wgsl (float64 math); GEGLU's is reference/geglu.ts.
 import type { Broadcast, ElementwiseOp } from '../elementwise.js';
 
 export function erf(x: number): number {
@@ -36,12 +36,5 @@ export function elementwiseRef(op: ElementwiseOp, a: Float32Array, b: Float32Arr
       default: throw new Error(`elementwiseRef: unknown op ${op as string}`);
     }
   }
-  return y;
-}
-
-/** x: [rows, 2C] -> [rows, C]: x[:, :C] * gelu(x[:, C:]) (diffusers GEGLU) */
-export function gegluRef(x: Float32Array, rows: number, C: number): Float32Array {
-  const y = new Float32Array(rows * C);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < C; c++) y[r * C + c] = x[r * 2 * C + c] * geluRef(x[r * 2 * C + C + c]);
   return y;
 }
