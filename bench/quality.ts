@@ -6,6 +6,7 @@
 //   npm run bench:quality [-- --n 500] [--steps 20] [--batch 50] [--cases inpaint-box,...] [--methods newton-exact,...]
 // Writes bench/results/quality.json and the "Quality" section of bench/RESULTS.md.
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { adapterName } from '../src/gpu/device.js';
 import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
@@ -41,6 +42,7 @@ const METHODS = wanted.length ? ALL_METHODS.filter((m) => wanted.includes(m.name
 interface Row {
   case: CaseKind; method: string; n: number; psnr: number; ssim: number; psnr_unknown?: number; ssim_unknown?: number;
   residual_rms: number; fd: number; seconds_per_image: number; evals_per_image: number; baseline_psnr?: number;
+  steps: number; /** 1-minute load average when the row finished (2-core machines are shared) */ load?: number;
 }
 
 async function features(ctx: GpuContext, clf: FmnistClassifier, images: Float32Array, count: number, S: number): Promise<Float32Array> {
@@ -119,17 +121,19 @@ async function main(): Promise<void> {
   console.log(`adapter: ${adapter}; ${N} test images, ${STEPS} steps, batch ${BATCH}`);
   const gtStats = featureStats(await features(ctx, clf, gt.data, N, S), N, clf.config.feature_dim);
 
-  // --append: keep the rows of an earlier (interrupted) run and add the cases asked for now
+  // --append: keep the rows of earlier runs (each row records its own N, steps and load) and
+  // replace only the (case, method) pairs run now
+  const runsNow = (r: Row) => CASES.includes(r.case) && METHODS.some((m) => m.name === r.method);
   const rows: Row[] = args.includes('--append') && existsSync('bench/results/quality.json')
-    ? (JSON.parse(readFileSync('bench/results/quality.json', 'utf8')).rows as Row[]).filter((r) => !CASES.includes(r.case)) : [];
+    ? (JSON.parse(readFileSync('bench/results/quality.json', 'utf8')).rows as Row[]).map((r) => ({ ...r, steps: r.steps ?? STEPS })).filter((r) => !runsNow(r)) : [];
   const save = () => {
     writeJson('bench/results/quality.json', { adapter: { ...ctx.adapter }, model: MODEL, n: N, steps: STEPS, rows });
     writeResultsSection('Quality', [
-      `Adapter: **${adapter}**; embedded model \`${MODEL}\`; N = ${N} held-out test images; ${STEPS} steps; inpainting K = 5, lr 0.5→0.1; super-resolution x4 (antialiased bicubic) and deblurring (Gaussian σ ${BLUR_SIGMA}) K = 10, lr 0.1; h = 0.005.`,
-      `Command: \`npm run bench:quality -- --n ${N} --steps ${STEPS}\`. PSNR (dB) and SSIM against the ground truth; *unknown*: over the filled region; residual: RMS of A(result) − y in [0,1] units; FD: Fréchet distance of classifier features to the same N test images.`,
+      `Adapter: **${adapter}**; embedded model \`${MODEL}\`; N held-out test images and steps as in each row (the first N of the test split, seeded masks and noise); inpainting K = 5, lr 0.5→0.1; super-resolution x4 (antialiased bicubic) and deblurring (Gaussian σ ${BLUR_SIGMA}) K = 10, lr 0.1; h = 0.005.`,
+      `Command: \`npm run bench:quality -- --n N --steps STEPS [--cases ...] [--methods ...] --append\`. PSNR (dB) and SSIM against the ground truth; *unknown*: over the filled region; residual: RMS of A(result) − y in [0,1] units; FD: Fréchet distance of classifier features to the same N test images.`,
       '',
-      mdTable(['case', 'method', 'PSNR', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
-        rows.map((r) => [r.case, r.method, r.psnr.toFixed(2), r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
+      mdTable(['case', 'method', 'N', 'steps', 'PSNR', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
+        rows.map((r) => [r.case, r.method, String(r.n), String(r.steps), r.psnr.toFixed(2), r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
           r.residual_rms.toFixed(4), r.fd.toFixed(2), r.seconds_per_image.toFixed(2), r.evals_per_image.toFixed(0), r.baseline_psnr?.toFixed(2) ?? '-'])),
     ].join('\n'));
   };
@@ -147,7 +151,7 @@ async function main(): Promise<void> {
       const row: Row = { case: kind, method: m.name, n: N, psnr: p, ssim: s, ...(unknownAll ? { psnr_unknown: pu, ssim_unknown: su } : {}),
         residual_rms: await residual(ctx, kind, out, gt.data, known, S, N),
         fd: frechetDistance(featureStats(await features(ctx, clf, out, N, S), N, clf.config.feature_dim), gtStats, clf.config.feature_dim),
-        seconds_per_image: seconds / N, evals_per_image: evals / N };
+        seconds_per_image: seconds / N, evals_per_image: evals / N, steps: STEPS, load: Number(loadavg()[0].toFixed(1)) };
       if (kind === 'superres-x4' && m.name === 'newton-exact') {
         let bp = 0;
         const tc = await buildCase(ctx, kind, gt, 0);
