@@ -55,3 +55,40 @@ export function countLayers(files: readonly SafetensorsFile[]): number {
   }
   return n;
 }
+
+/** Parameters kept and left out by the truncated tower, grouped for a status line. */
+export interface ClipKeySummary {
+  /** encoder layers loaded, of those in the files */
+  layers: number;
+  layersInFiles: number;
+  tensors: number;
+  params: number;
+  /** what was not read: 'text tower', 'vision layers 3..11', 'post_layernorm', 'projections, logit_scale' */
+  skipped: { what: string; tensors: number; params: number }[];
+}
+
+/** The group a key left out of the truncated tower belongs to (null: a buffer, not a parameter). */
+function skippedGroup(key: string, numLayers: number, layersInFiles: number): string | null {
+  if (/(^|\.)position_ids$/.test(key)) return null;
+  if (key.startsWith('text_model.')) return 'text tower';
+  if (key.startsWith('vision_model.post_layernorm.')) return 'post_layernorm';
+  if (LAYER_RE.test(key)) return layersInFiles - numLayers === 1 ? `vision layer ${numLayers}` : `vision layers ${numLayers}..${layersInFiles - 1}`;
+  return key.startsWith('vision_model.') ? 'other vision_model tensors' : 'projections, logit_scale';
+}
+
+export function summarizeClipKeys(files: readonly SafetensorsFile[], numLayers: number): ClipKeySummary {
+  const layersInFiles = countLayers(files);
+  const out: ClipKeySummary = { layers: Math.min(numLayers, layersInFiles), layersInFiles, tensors: 0, params: 0, skipped: [] };
+  const groups = new Map<string, { what: string; tensors: number; params: number }>();
+  for (const f of files) for (const [k, t] of f.tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (usedByTruncatedTower(k, numLayers)) { out.tensors++; out.params += n; continue; }
+    const what = skippedGroup(k, numLayers, layersInFiles);
+    if (what === null) continue;
+    const g = groups.get(what) ?? { what, tensors: 0, params: 0 };
+    g.tensors++; g.params += n;
+    groups.set(what, g);
+  }
+  out.skipped = [...groups.values()];
+  return out;
+}

@@ -3,7 +3,7 @@
 // carrying `style` gets a StyleConstraint (CLIP Gram loss of the decoded x0, pulled back through
 // the encoder); when the task has its own constraint (inpainting, super-resolution, ...) the two
 // are combined (each direction normalised by its max, then added; combined.ts).
-// The CLIP model is loaded by the caller (Node: loadClipVisionFromPath(ctx, '--clip PATH')).
+// The CLIP model is loaded by the caller (clip_vision/load.ts: Node's --clip PATH, the page's picked files).
 import type { ClipStyleLoss } from '../clip_vision/style_loss.js';
 import type { GpuContext } from '../gpu/context.js';
 import type { SamplerSettings } from '../sampler/constrained_sampler.js';
