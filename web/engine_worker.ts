@@ -1,8 +1,13 @@
 // The engine, in a module worker: it owns the GPU device and the loaded model, so weight
 // conversion and sampling never block the page. The page talks to it with the messages of
 // protocol.ts. Same engine code as the Node CLI: createGpuContext -> loadPipeline -> taskModels ->
-// runTask; only the byte sources differ (HTTP Range requests, File/Blob slices).
+// runTask; only the byte sources differ (HTTP Range requests, File/Blob slices). It also owns the
+// CLIP vision tower of style guidance (loaded once from the user's files by clip_vision/load.ts, as
+// the CLI's --clip; replaced by the next pick, gone with the device) and attaches it to style runs.
 /// <reference lib="webworker" />
+import { ClipStyleLoss } from '../src/clip_vision/style_loss.js';
+import type { ClipVisionModel } from '../src/clip_vision/clip_vision_model.js';
+import { loadClipVision, type ClipFiles } from '../src/clip_vision/load.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { adapterName, createGpuContext } from '../src/gpu/device.js';
 import { loadPipeline, type ModelSource, type StableDiffusionModel } from '../src/models/load_pipeline.js';
@@ -17,7 +22,7 @@ import {
 import {
   countingByteSource, countingModelFiles, emptyReadStats, entriesModelFiles, httpModelFiles, type ReadStats,
 } from './model_files.js';
-import type { EngineInfo, FromWorker, ModelChoice, ToWorker, WeightChoice } from './protocol.js';
+import type { ClipChoice, EngineInfo, FromWorker, ModelChoice, ToWorker, WeightChoice } from './protocol.js';
 import { toTaskRequest, type TaskSpec } from './task_spec.js';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -25,6 +30,7 @@ declare const self: DedicatedWorkerGlobalScope;
 let ctx: GpuContext | null = null;
 let sd: StableDiffusionModel | null = null;
 let models: TaskModels | null = null;
+let clip: { model: ClipVisionModel; loss: ClipStyleLoss } | null = null;
 const runs = new Map<number, AbortController>();
 /** a smaller buffer limit than the device's, for tests of the too-big path (null = the device's) */
 let bindingLimit: number | null = null;
@@ -57,7 +63,7 @@ async function init(disableF16: boolean, limitOverride?: number): Promise<void> 
   void mine.device.lost.then((info) => {
     if (ctx !== mine) return;
     for (const ac of runs.values()) ac.abort(new Error('the GPU device was lost'));
-    ctx = null; sd = null; models = null;
+    ctx = null; sd = null; models = null; clip = null; // the device's buffers went with it
     post({ type: 'lost', message: `${info.message || 'no details'} (reason: ${info.reason})` });
   });
   const l = ctx.limits;
@@ -213,13 +219,72 @@ async function load(choice: ModelChoice, weights: WeightChoice): Promise<void> {
   }
 }
 
+/** The ClipFiles of a pick: a lone weights file (plus a config.json picked with it), or a folder. */
+function clipFiles(choice: ClipChoice, stats: ReadStats): ClipFiles {
+  switch (choice.kind) {
+    case 'files': {
+      const files = countingModelFiles(entriesModelFiles(choice.files.map((f) => [f.name, f] as const), 'picked files'), stats);
+      const weights = choice.files.filter((f) => !/\.json$/i.test(f.name));
+      return weights.length === 1 ? { files, file: weights[0]!.name, label: weights[0]!.name } : { files, label: 'the picked files' };
+    }
+    case 'entries': {
+      const files = countingModelFiles(entriesModelFiles(choice.entries, choice.name), stats);
+      return { files, label: files.name };
+    }
+    case 'directory': {
+      const files = countingModelFiles(directoryHandleModelFiles(choice.handle as unknown as DirectoryHandleLike), stats);
+      return { files, label: files.name };
+    }
+  }
+}
+
+function freeClip(c: GpuContext): void {
+  clip?.loss.destroy(c);
+  clip?.model.destroy(c);
+  clip = null;
+}
+
+async function loadClip(choice: ClipChoice): Promise<void> {
+  const stats: ReadStats = emptyReadStats();
+  const started = performance.now();
+  try {
+    if (!ctx) throw new Error('the GPU device is not ready (reload the engine)');
+    if (runs.size) throw new Error('a task is running: choose the CLIP weights when it has finished');
+    const c = ctx;
+    // a new pick replaces the tower: the old one is freed first, so a failed load leaves none
+    freeClip(c);
+    const where = clipFiles(choice, stats);
+    const { model, summary } = await loadClipVision(c, where);
+    try {
+      await c.sync(); // surfaces out-of-memory and validation errors of the uploads
+    } catch (e) {
+      model.destroy(c);
+      throw e;
+    }
+    if (ctx !== c) return;                                  // the device was lost meanwhile
+    freeClip(c);                                            // two picks in flight: the last to finish wins
+    clip = { model, loss: new ClipStyleLoss(model) };
+    post({
+      type: 'clip-loaded',
+      clip: {
+        name: where.label, layers: summary.layers, layersInFiles: summary.layersInFiles, tensors: summary.tensors,
+        params: summary.params, gpuBytes: 4 * summary.params, configFrom: summary.configFrom,
+        imageSize: summary.config.imageSize, hiddenSize: summary.config.hiddenSize, skipped: summary.skipped,
+        seconds: (performance.now() - started) / 1000, reads: stats,
+      },
+    });
+  } catch (e) {
+    post({ type: 'clip-error', message: (e as Error).message ?? String(e) });
+  }
+}
+
 async function run(id: number, spec: TaskSpec, previewEvery: number): Promise<void> {
   const ac = new AbortController();
   runs.set(id, ac);
   try {
     if (!ctx || !models) throw new Error(ctx ? 'no model is loaded' : 'the GPU device is not ready');
     const c = ctx, m = models;
-    const req = toTaskRequest(spec);
+    const req = toTaskRequest(spec, clip?.loss);
     req.signal = ac.signal;
     req.onProgress = async (p) => {
       let preview: { rgba: Uint8ClampedArray; width: number; height: number } | undefined;
@@ -252,6 +317,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'init': void init(Boolean(msg.disableF16), msg.bindingLimit); break;
     case 'load': void load(msg.model, msg.weights); break;
     case 'run': void run(msg.id, msg.spec, msg.previewEvery); break;
+    case 'load-clip': void loadClip(msg.clip); break;
     case 'cancel': runs.get(msg.id)?.abort(new DOMException('cancelled', 'AbortError')); break;
     case 'lose-device': ctx?.device.destroy(); break;
   }

@@ -1,10 +1,10 @@
-// The page: model picking, task settings, the input image with a mask brush, progress with
-// intermediate previews, and the result as a PNG. The engine runs in engine_worker.ts; this file
-// only builds TaskSpecs and draws. window.__tether exposes state and raw results (tests, console).
+// The page: model picking, task settings, the input image with a mask brush, the style reference
+// and CLIP weights of style guidance, progress with intermediate previews, and the result as a
+// PNG. The engine runs in engine_worker.ts; this file only builds TaskSpecs and draws. window.__tether exposes state and raw results (tests, console).
 import { rgbaToTensor, tensorToRgba } from '../src/pipeline/image.js';
 import type { ImageData4 } from '../src/pipeline/tasks.js';
-import type { EngineInfo, FromWorker, ModelChoice, ModelInfo, ToWorker, WeightChoice } from './protocol.js';
-import { specProblems, TASK_DEFAULTS, TASK_LABELS, type TaskSpec, type WebTask } from './task_spec.js';
+import type { ClipChoice, ClipInfo, EngineInfo, FromWorker, ModelChoice, ModelInfo, ToWorker, WeightChoice } from './protocol.js';
+import { NO_CLIP_MESSAGE, specProblems, takesStyle, TASK_DEFAULTS, TASK_LABELS, type TaskSpec, type WebTask } from './task_spec.js';
 import type { ReadStats } from './model_files.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -36,6 +36,12 @@ const el = {
   openMask: $<HTMLButtonElement>('open-mask'), maskInput: $<HTMLInputElement>('mask-input'),
   outputCanvas: $<HTMLCanvasElement>('output-canvas'), outputEmpty: $('output-empty'), outputCaption: $('output-caption'),
   download: $<HTMLAnchorElement>('download'),
+  styleCard: $('style-card'), styleToggleRow: $('style-toggle-row'), styleOn: $<HTMLInputElement>('style-on'),
+  styleThumb: $<HTMLCanvasElement>('style-thumb'), styleCaption: $('style-caption'), openStyleImage: $<HTMLButtonElement>('open-style-image'),
+  styleImageInput: $<HTMLInputElement>('style-image-input'), styleWeight: $<HTMLInputElement>('style-weight'), styleWeightRow: $('style-weight-row'),
+  openClipFile: $<HTMLButtonElement>('open-clip-file'), openClipFolder: $<HTMLButtonElement>('open-clip-folder'),
+  clipFileInput: $<HTMLInputElement>('clip-file-input'), clipFolderInput: $<HTMLInputElement>('clip-folder-input'),
+  clipStatus: $('clip-status'), clipBadge: $('clip-badge'),
 };
 
 type Phase = 'starting' | 'no-webgpu' | 'ready' | 'loading' | 'loaded' | 'running' | 'lost';
@@ -53,6 +59,14 @@ interface PageState {
   runError: string | null;
   previews: number;
   lostMessage: string | null;
+  /** the CLIP tower the worker holds for style guidance (null: none chosen, or not loaded yet) */
+  clip: ClipInfo | null;
+  clipPhase: 'none' | 'loading' | 'loaded' | 'error';
+  clipError: string | null;
+  /** loads CLIP weights as the pickers do */
+  loadClip(choice: ClipChoice): void;
+  /** the spec the Run button would send now (tests, console) */
+  specNow(): TaskSpec;
   /** test hook: destroys the GPU device (device.lost fires) */
   loseDevice(): void;
   /** loads a model as the pickers do (console and tests: e.g. an OPFS directory handle) */
@@ -63,6 +77,7 @@ const params = new URLSearchParams(location.search);
 const state: PageState = {
   phase: 'starting', engine: null, model: null, loadError: null, lastSpec: null, result: null, runError: null,
   previews: 0, lostMessage: null, loseDevice: () => send({ type: 'lose-device' }),
+  clip: null, clipPhase: 'none', clipError: null, loadClip: (choice) => loadClip(choice), specNow: () => buildSpec(),
   loadModel: (choice) => loadModel(choice),
 };
 (window as unknown as { __tether: PageState }).__tether = state;
@@ -70,6 +85,9 @@ const state: PageState = {
 let task: WebTask = 'inpaint';
 let factor = 8;
 let lastChoice: ModelChoice | null = null;
+/** the pick the worker's CLIP tower came from (loaded again after a device loss), and the one loading */
+let lastClipChoice: ClipChoice | null = null;
+let pendingClipChoice: ClipChoice | null = null;
 let runId = 0;
 let activeRun: number | null = null;
 let runStarted = 0;
@@ -167,7 +185,8 @@ function onWorker(msg: FromWorker): void {
       el.adapter.title = `max buffer ${MB(i.limits.maxBufferSize)}, max storage binding ${MB(i.limits.maxStorageBufferBindingSize)}, ` +
         `${i.limits.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ${i.limits.maxStorageBuffersPerShaderStage} storage buffers/stage`;
       updateButtons();
-      if (lastChoice) loadModel(lastChoice);          // after a device loss: reload what was loaded
+      if (lastClipChoice) loadClip(lastClipChoice);   // after a device loss: reload what was loaded
+      if (lastChoice) loadModel(lastChoice);
       else if (params.get('autoload') !== '0') void loadDefaultIfServed();
       break;
     }
@@ -176,6 +195,8 @@ function onWorker(msg: FromWorker): void {
       state.lostMessage = msg.message;
       state.phase = 'lost';
       state.model = null;
+      state.clip = null;
+      if (state.clipPhase === 'loaded' || state.clipPhase === 'loading') showClipStatus('none', 'The GPU device was lost: the CLIP weights are loaded again with the model.');
       if (activeRun !== null) finishRun();
       el.adapter.className = 'adapter bad';
       el.adapterText.textContent = 'GPU device lost';
@@ -209,6 +230,15 @@ function onWorker(msg: FromWorker): void {
       } else {
         banner('The model could not be loaded', text, { details });
       }
+      updateButtons();
+      break;
+    }
+    case 'clip-loaded': onClipLoaded(msg.clip); break;
+    case 'clip-error': {
+      state.clipError = msg.message;
+      const { text, details } = summarize(msg.message);
+      showClipStatus('error', `Could not load the CLIP weights: ${text}`);
+      banner('The CLIP weights could not be loaded', text, { details });
       updateButtons();
       break;
     }
@@ -285,16 +315,19 @@ function entriesFromFileList(files: FileList | File[]): [string, File][] {
   return Array.from(files).map((f) => [f.webkitRelativePath || f.name, f]);
 }
 
-el.loadDefault.onclick = () => loadModel({ kind: 'server', base: new URL('model/', location.href).href });
-el.openFolder.onclick = async () => {
+/** A folder from showDirectoryPicker() where the browser has it, else through `fallback` (<input webkitdirectory>). */
+async function pickFolder(id: string, fallback: HTMLInputElement, use: (handle: FileSystemDirectoryHandle) => void): Promise<void> {
   const picker = (window as unknown as { showDirectoryPicker?: (o?: object) => Promise<FileSystemDirectoryHandle> }).showDirectoryPicker;
-  if (!picker) { el.folderInput.click(); return; }
+  if (!picker) { fallback.click(); return; }
   try {
-    loadModel({ kind: 'directory', handle: await picker({ mode: 'read', id: 'tether-model' }) });
+    use(await picker({ mode: 'read', id }));
   } catch (e) {
-    if ((e as Error).name !== 'AbortError') el.folderInput.click(); // e.g. blocked in this context
+    if ((e as Error).name !== 'AbortError') fallback.click(); // e.g. blocked in this context
   }
-};
+}
+
+el.loadDefault.onclick = () => loadModel({ kind: 'server', base: new URL('model/', location.href).href });
+el.openFolder.onclick = () => pickFolder('tether-model', el.folderInput, (handle) => loadModel({ kind: 'directory', handle }));
 el.folderInput.onchange = () => {
   if (el.folderInput.files?.length) loadModel({ kind: 'entries', entries: entriesFromFileList(el.folderInput.files) });
   el.folderInput.value = '';
@@ -384,12 +417,16 @@ function selectTask(t: WebTask): void {
   el.method.value = d.method;
   el.scaleRow.hidden = t !== 'superres';
   el.sigmaRow.hidden = t !== 'deblur';
-  el.inputCard.hidden = t === 'generate';
+  const generates = t === 'generate' || t === 'style';
+  el.inputCard.hidden = generates;
   el.maskTools.hidden = t !== 'inpaint';
   el.maskCanvas.hidden = t !== 'inpaint';
-  el.sizeFromImage.disabled = t === 'generate';
+  el.sizeFromImage.disabled = generates;
   el.K.disabled = d.method === 'none';
-  el.prompt.placeholder = t === 'generate' ? 'e.g. a coat' : 'optional, e.g. a coat';
+  el.prompt.placeholder = generates ? 'e.g. a coat' : 'optional, e.g. a coat';
+  el.styleCard.hidden = !takesStyle(t);
+  el.styleToggleRow.hidden = t !== 'inpaint';           // 'style' always uses the reference
+  el.styleWeightRow.hidden = t !== 'inpaint';           // the weight only matters against another constraint
   redrawInput();
   updateButtons();
 }
@@ -448,8 +485,8 @@ function observedSize(): [number, number] {
   return [Math.max(1, Math.round(workW / s)), Math.max(1, Math.round(workH / s))];
 }
 
-/** The source image resampled to w x h, as RGBA pixels. */
-function sourcePixels(w: number, h: number): ImageData {
+/** An image resampled to w x h over white, as RGBA pixels. */
+function imagePixels(img: ImageBitmap | HTMLCanvasElement, w: number, h: number): ImageData {
   const c = document.createElement('canvas');
   c.width = w; c.height = h;
   const g = c.getContext('2d', { willReadFrequently: true })!;
@@ -457,7 +494,7 @@ function sourcePixels(w: number, h: number): ImageData {
   g.imageSmoothingQuality = 'high';
   g.fillStyle = '#fff';
   g.fillRect(0, 0, w, h);
-  g.drawImage(source!, 0, 0, w, h);
+  g.drawImage(img, 0, 0, w, h);
   return g.getImageData(0, 0, w, h);
 }
 
@@ -468,7 +505,7 @@ function redrawInput(): void {
   const [ow, oh] = observedSize();
   if (has) {
     el.inputCanvas.width = ow; el.inputCanvas.height = oh;
-    el.inputCanvas.getContext('2d')!.putImageData(sourcePixels(ow, oh), 0, 0);
+    el.inputCanvas.getContext('2d')!.putImageData(imagePixels(source!, ow, oh), 0, 0);
   }
   el.inputCaption.textContent = has
     ? `${sourceName} → ${ow}×${oh}${task === 'superres' ? ` (low-resolution input, output ${workW}×${workH})` : ''}`
@@ -491,21 +528,34 @@ function drawMask(): void {
   if (task === 'inpaint' && source) el.inputCaption.textContent = `${sourceName} → ${workW}×${workH} · mask: ${n} of ${mask.length} pixels to fill`;
 }
 
-async function setImageFile(file: File): Promise<void> {
+/** A picked image file decoded, or null after saying that this browser cannot decode it. */
+async function decodeImage(file: File, what: string): Promise<ImageBitmap | null> {
   try {
-    source = await createImageBitmap(file);
-    sourceName = file.name;
-    redrawInput();
+    return await createImageBitmap(file);
   } catch {
-    banner('Could not read the image', `${file.name} is not an image this browser can decode.`, { warn: true });
+    banner(`Could not read the ${what}`, `${file.name} is not an image this browser can decode.`, { warn: true });
+    return null;
   }
 }
-el.openImage.onclick = () => el.imageInput.click();
-el.imageInput.onchange = () => {
-  const f = el.imageInput.files?.[0];
-  if (f) void setImageFile(f);
-  el.imageInput.value = '';
-};
+
+/** `button` opens the hidden file `input`; the first file picked goes to `use` (the input is cleared, so the same file can be picked again). */
+function filePicker(button: HTMLButtonElement, input: HTMLInputElement, use: (f: File) => void): void {
+  button.onclick = () => input.click();
+  input.onchange = () => {
+    const f = input.files?.[0];
+    if (f) use(f);
+    input.value = '';
+  };
+}
+
+async function setImageFile(file: File): Promise<void> {
+  const bmp = await decodeImage(file, 'image');
+  if (!bmp) return;
+  source = bmp;
+  sourceName = file.name;
+  redrawInput();
+}
+filePicker(el.openImage, el.imageInput, (f) => void setImageFile(f));
 
 /** A procedural test picture (no files needed): soft background, a disc, a square, stripes. */
 el.sampleImage.onclick = () => {
@@ -589,6 +639,90 @@ el.maskInput.onchange = async () => {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Style guidance: the reference image and the CLIP weights (the CLI's --style-image and --clip)
+
+/** The style reference as picked (any size). */
+let styleSource: ImageBitmap | HTMLCanvasElement | null = null;
+let styleName = '';
+/** The longest side a reference is sent at: the CLIP tower resizes it to 224 px (ViT-B/16) anyway. */
+const STYLE_MAX = 512;
+
+function styleActive(): boolean { return task === 'style' || (task === 'inpaint' && el.styleOn.checked); }
+
+/** The size the reference is sent at: as picked, or scaled down to STYLE_MAX on its long side. */
+function styleSize(): [number, number] {
+  const { width: w, height: h } = styleSource!;
+  const s = Math.min(1, STYLE_MAX / Math.max(w, h));
+  return [Math.max(1, Math.round(w * s)), Math.max(1, Math.round(h * s))];
+}
+
+function drawStyleThumb(): void {
+  el.styleThumb.hidden = !styleSource;
+  if (!styleSource) { el.styleCaption.textContent = 'No style reference chosen (any image, any size).'; return; }
+  const { width: w, height: h } = styleSource;
+  const s = Math.min(1, 192 / Math.max(w, h));          // shown at up to 96 CSS px, drawn at 2x
+  const tw = Math.max(1, Math.round(w * s)), th = Math.max(1, Math.round(h * s));
+  el.styleThumb.width = tw; el.styleThumb.height = th;
+  el.styleThumb.getContext('2d')!.putImageData(imagePixels(styleSource, tw, th), 0, 0);
+  const [sw, sh] = styleSize();
+  el.styleCaption.textContent = `${styleName} · ${w}×${h}${sw !== w || sh !== h ? ` (sent at ${sw}×${sh})` : ''}`;
+}
+
+async function setStyleFile(file: File): Promise<void> {
+  const bmp = await decodeImage(file, 'style reference');
+  if (!bmp) return;
+  styleSource = bmp;
+  styleName = file.name;
+  drawStyleThumb();
+}
+filePicker(el.openStyleImage, el.styleImageInput, (f) => void setStyleFile(f));
+el.styleOn.onchange = () => updateButtons();
+
+function showClipStatus(phase: PageState['clipPhase'], text: string): void {
+  state.clipPhase = phase;
+  el.clipStatus.textContent = text;
+  el.clipStatus.classList.toggle('bad', phase === 'error');
+  el.clipBadge.textContent = { none: 'no CLIP', loading: 'loading', loaded: 'CLIP f32', error: 'error' }[phase];
+  el.clipBadge.className = phase === 'loaded' ? 'badge ok' : 'badge';
+}
+const NO_CLIP_STATUS = `No CLIP weights chosen. ${NO_CLIP_MESSAGE}`;
+
+/** 22007040 -> '22.0M', 163904 -> '163.9k' */
+const count = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
+
+function loadClip(choice: ClipChoice): void {
+  if (state.phase !== 'ready' && state.phase !== 'loaded') return;
+  pendingClipChoice = choice;
+  state.clip = null;                                     // the worker frees the tower it had
+  state.clipError = null;
+  showClipStatus('loading', 'Loading the CLIP weights…');
+  updateButtons();
+  send({ type: 'load-clip', clip: choice });
+}
+
+function onClipLoaded(c: ClipInfo): void {
+  state.clip = c;
+  lastClipChoice = pendingClipChoice;
+  const skipped = c.skipped.length ? c.skipped.map((g) => `${g.what} (${count(g.params)})`).join(', ') : 'nothing';
+  showClipStatus('loaded', `${c.name}: ${count(c.params)} parameters loaded (${c.tensors} tensors: embeddings, encoder layers ` +
+    `0..${c.layers - 1} of ${c.layersInFiles}; ${MB(c.gpuBytes)} f32) in ${secs(c.seconds)}; skipped, never read: ${skipped}. ` +
+    `Config from ${c.configFrom}: ${c.imageSize} px, width ${c.hiddenSize}.`);
+  updateButtons();
+}
+
+el.openClipFile.onclick = () => el.clipFileInput.click();
+el.clipFileInput.onchange = () => {
+  const files = Array.from(el.clipFileInput.files ?? []);
+  if (files.length) loadClip({ kind: 'files', files });
+  el.clipFileInput.value = '';
+};
+el.openClipFolder.onclick = () => pickFolder('tether-clip', el.clipFolderInput, (handle) => loadClip({ kind: 'directory', handle }));
+el.clipFolderInput.onchange = () => {
+  if (el.clipFolderInput.files?.length) loadClip({ kind: 'entries', entries: entriesFromFileList(el.clipFolderInput.files) });
+  el.clipFolderInput.value = '';
+};
+
+// ---------------------------------------------------------------------------------------------
 // Running
 
 function buildSpec(): TaskSpec {
@@ -606,13 +740,20 @@ function buildSpec(): TaskSpec {
     method: el.method.value as TaskSpec['method'],
     seed: num(el.seed),
   };
-  if (task === 'generate') {
+  if (styleActive()) {
+    if (styleSource) {
+      const [w, h] = styleSize();
+      spec.styleImage = { data: rgbaToTensor({ width: w, height: h, data: imagePixels(styleSource, w, h).data }), shape: [1, 3, h, w] };
+    }
+    if (task !== 'style') spec.styleWeight = num(el.styleWeight);
+  }
+  if (task === 'generate' || task === 'style') {
     spec.width = workW; spec.height = workH;
     return spec;
   }
   if (!source) return spec;
   const [ow, oh] = observedSize();
-  const px = sourcePixels(ow, oh);
+  const px = imagePixels(source, ow, oh);
   spec.image = { data: rgbaToTensor({ width: ow, height: oh, data: px.data }), shape: [1, 3, oh, ow] };
   if (task === 'superres') spec.scale = Number(el.scale.value);
   if (task === 'deblur') spec.blurSigma = num(el.sigma);
@@ -627,7 +768,10 @@ function buildSpec(): TaskSpec {
 function updateButtons(): void {
   const idle = state.phase === 'ready' || state.phase === 'loaded';
   for (const b of [el.loadDefault, el.openFolder, el.openFile]) b.disabled = !idle;
-  el.run.disabled = state.phase !== 'loaded' || (task !== 'generate' && !source);
+  // the CLIP tower is replaced only between runs (a run holds it); a style run waits for its load
+  for (const b of [el.openClipFile, el.openClipFolder]) b.disabled = !idle || state.clipPhase === 'loading';
+  el.run.disabled = state.phase !== 'loaded' || (task !== 'generate' && task !== 'style' && !source) ||
+    (styleActive() && state.clipPhase === 'loading');
   el.cancel.disabled = state.phase !== 'running';
 }
 
@@ -639,7 +783,7 @@ el.run.onclick = () => {
     banner('Check the settings', (e as Error).message, { warn: true });
     return;
   }
-  const problems = specProblems(spec, factor);
+  const problems = specProblems(spec, factor, state.clip !== null);
   if (problems.length) { banner('Check the settings', problems.join('\n'), { warn: true }); return; }
   clearBanner();
   state.lastSpec = spec;
@@ -714,5 +858,6 @@ function finishRun(succeeded = false): void {
 // ---------------------------------------------------------------------------------------------
 // Start
 
+showClipStatus('none', NO_CLIP_STATUS);
 selectTask((params.get('task') as WebTask | null) && params.get('task')! in TASK_LABELS ? params.get('task') as WebTask : 'inpaint');
 startEngine();

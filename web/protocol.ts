@@ -17,6 +17,35 @@ export type ModelChoice =
 
 export type WeightChoice = 'auto' | 'f32' | 'f16';
 
+/** CLIP vision weights for style guidance (no CLIP weights ship with Tether: the user picks them). */
+export type ClipChoice =
+  /** picked files: one .safetensors alone (sizes from its tensor shapes), or with its config.json */
+  | { kind: 'files'; files: File[] }
+  /** a folder: (path relative to the chosen folder, File) pairs from <input webkitdirectory> or a drop */
+  | { kind: 'entries'; entries: [string, File][]; name?: string }
+  /** a folder opened with showDirectoryPicker() */
+  | { kind: 'directory'; handle: FileSystemDirectoryHandle };
+
+/** A loaded CLIP tower, in numbers for the page's status line. */
+export interface ClipInfo {
+  name: string;
+  /** encoder layers uploaded, of those in the files */
+  layers: number;
+  layersInFiles: number;
+  tensors: number;
+  params: number;
+  /** bytes on the GPU (f32) */
+  gpuBytes: number;
+  /** 'config.json' or 'tensor shapes of model.safetensors' */
+  configFrom: string;
+  /** image size and width of the tower */
+  imageSize: number;
+  hiddenSize: number;
+  skipped: { what: string; tensors: number; params: number }[];
+  seconds: number;
+  reads: ReadStats;
+}
+
 export interface EngineInfo {
   adapter: string;
   vendor: string;
@@ -53,6 +82,8 @@ export type ToWorker =
   | { type: 'load'; model: ModelChoice; weights: WeightChoice }
   | { type: 'run'; id: number; spec: TaskSpec; previewEvery: number }
   | { type: 'cancel'; id: number }
+  /** loads (or replaces) the CLIP tower for style guidance */
+  | { type: 'load-clip'; clip: ClipChoice }
   /** test hook: destroys the device as a driver reset would (device.lost fires) */
   | { type: 'lose-device' };
 
@@ -63,6 +94,8 @@ export type FromWorker =
   | { type: 'load-status'; text: string; fraction: number | null }
   | { type: 'loaded'; model: ModelInfo }
   | { type: 'load-error'; message: string; tooBig: boolean; reads: ReadStats }
+  | { type: 'clip-loaded'; clip: ClipInfo }
+  | { type: 'clip-error'; message: string }
   | { type: 'progress'; id: number; step: number; steps: number; evals: number; elapsedMs: number; preview?: { rgba: Uint8ClampedArray; width: number; height: number } }
   | { type: 'done'; id: number; image: ImageData4; evals: number; calls: number; seconds: number }
   | { type: 'run-error'; id: number; message: string; cancelled: boolean };
