@@ -174,7 +174,7 @@ function rowsPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, 
 
 const C_BOUNDS = [16, 128, 512], P_BOUNDS = [256, 4096];
 
-/** Shape class: kernel size, stride, channel and pixel buckets; proxy: same kernel at <= 8x8 output (32x32 on GPUs). */
+/** Shape class: kernel size, stride, channel and pixel buckets; proxy: same kernel at <= 8x8 output (32x32 on GPUs), up to 4 such images of the batch. */
 export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: DType; W: DType }): TuneRequest<Conv2dChoice> {
   const pix = g.N * g.Ho * g.Wo;
   const shapeClass = `k${g.KH}x${g.KW}s${g.stride}|c${bucket(g.C, C_BOUNDS)}|o${bucket(g.O, C_BOUNDS)}|p${bucket(pix, P_BOUNDS)}` +
@@ -182,16 +182,19 @@ export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: 
   const cpu = ctx.adapter.isFallbackAdapter;  // GPUs: a larger proxy (the timer also repeats it)
   const C = g.C <= 256 ? g.C : 256 + (g.C % 4), O = Math.min(g.O, 256), side = cpu ? 8 : 32;
   const H = Math.min(g.H, side * g.stride), W = Math.min(g.W, side * g.stride);
-  const pg = convGeometry([1, C, H, W], [O, C, g.KH, g.KW], g.stride, g.pad);
+  // small images keep some of their batch, so that the proxy has >= 256 output pixels (a few
+  // timer quanta on lavapipe) when the real problem has them
+  const side2 = Math.ceil(H / g.stride) * Math.ceil(W / g.stride), N = Math.min(g.N, Math.max(1, Math.floor((side * side * 4) / side2)));
+  const pg = convGeometry([N, C, H, W], [O, C, g.KH, g.KW], g.stride, g.pad);
   return {
     op: 'conv2d', shapeClass, dtype: `${types.T}/${types.W}`, candidates: conv2dChoices(ctx, g),
     proxy(c) {
       const rng = new Rng(2);
-      const x = c.upload(rng.normals(C * H * W), [1, C, H, W], types.T);
+      const x = c.upload(rng.normals(N * C * H * W), [N, C, H, W], types.T);
       const w = c.upload(rng.normals(O * C * g.KH * g.KW), [O, C, g.KH, g.KW], types.W);
-      const y = c.alloc([1, O, pg.Ho, pg.Wo], types.T);
+      const y = c.alloc([N, O, pg.Ho, pg.Wo], types.T);
       return {
-        label: `[1,${C},${H},${W}] * [${O},${C},${g.KH},${g.KW}] s${g.stride}`,
+        label: `[${N},${C},${H},${W}] * [${O},${C},${g.KH},${g.KW}] s${g.stride}`,
         plan: (v) => [conv2dChoicePlan(c, pg, x, w, y, v)],
         dispose: () => { releaseConvWeights(c, w); c.release(x, w, y); },
       };

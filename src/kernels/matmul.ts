@@ -136,7 +136,7 @@ export function matmulTuneRequest(ctx: GpuContext, layout: GemmLayout, M: number
   // A representative that costs milliseconds: capped rows and columns (larger on GPUs, where the
   // timer repeats it too), K keeping its remainder mod 4 (4-vector or scalar path).
   const cpu = ctx.adapter.isFallbackAdapter, cap = cpu ? 1 : 4;
-  const Mp = Math.min(M, 128 * cap), Np = Math.min(N, 256 * cap), Kp = K <= 640 ? K : 640 + (K % 4);
+  const Mp = Math.min(M, 256 * cap), Np = Math.min(N, 256 * cap), Kp = K <= 640 ? K : 640 + (K % 4);
   return {
     op: 'matmul', shapeClass, dtype: `${types.T}/${types.W}`, candidates: matmulVariants(ctx),
     proxy(c) {

@@ -44,7 +44,7 @@ export interface TuneRequest<V extends string> {
 
 export interface VariantRecord {
   variant: string;
-  /** median ms of each candidate on the proxy problem */
+  /** ms of each candidate on the proxy problem: its fastest of TUNE_ROUNDS interleaved runs */
   ms: Record<string, number>;
   proxy: string;
 }
@@ -54,6 +54,8 @@ const inflight = new Map<string, Promise<string>>();
 const forced = new Map<KernelOp, string>();
 const chains = new WeakMap<GpuContext, Promise<unknown>>();
 let autoTune = true;
+/** interleaved timing rounds per measurement (see tuneVariant) */
+const TUNE_ROUNDS = 3;
 
 export function variantKey(ctx: GpuContext, op: KernelOp, shapeClass: string, dtype: string): string {
   return `${adapterName(ctx.adapter)}|${op}|${shapeClass}|${dtype}`;
@@ -128,7 +130,16 @@ export function tuneVariant<V extends string>(ctx: GpuContext, req: TuneRequest<
       const ms: Record<string, number> = {};
       // GPUs finish a proxy in microseconds, near the timer's quantum: repeat it inside the pass
       const inner = ctx.adapter.isFallbackAdapter ? 1 : 10;
-      for (const v of req.candidates) ms[v] = await timePlans(ctx, proxy.plan(v), 3, inner);
+      // Rounds interleave the candidates (in a rotating order; each run after its own warm-up) and
+      // each candidate keeps its fastest run: on a CPU adapter other processes share the cores,
+      // and a load spike during one candidate's turn must not make it lose (timed one after the
+      // other, the embedded UNet got the regblock conv for a class where it is 3-5x slower).
+      for (let round = 0; round < TUNE_ROUNDS; round++) {
+        for (let i = 0; i < req.candidates.length; i++) {
+          const v = req.candidates[(i + round) % req.candidates.length]!;
+          ms[v] = Math.min(ms[v] ?? Infinity, await timePlans(ctx, proxy.plan(v), 1, inner));
+        }
+      }
       const best = req.candidates.reduce((a, b) => (ms[b]! < ms[a]! ? b : a));
       cache.set(key, { variant: best, ms, proxy: proxy.label });
       return best;

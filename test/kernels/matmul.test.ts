@@ -110,7 +110,7 @@ describe('shapes and selection', () => {
     expect(() => bmm(ctx, ctx.upload(a, [6, 4]), ctx.upload(w, [5, 4]))).toThrow(/do not fit/);
   });
 
-  gpuTest('tuneVariant times every candidate once, caches, exports and imports', async (ctx) => {
+  gpuTest('tuneVariant times every candidate (interleaved rounds), caches, exports and imports', async (ctx) => {
     await variantsSettled();  // background measurements of earlier tests
     clearVariantCache();
     const req = matmulTuneRequest(ctx, 'kk', 200, 300, 320, { T: 'f32', W: 'f32' });
