@@ -133,7 +133,9 @@ async function main(): Promise<void> {
   const runsNow = (r: Row) => CASES.includes(r.case) && METHODS.some((m) => m.name === r.method);
   const rows: Row[] = args.includes('--append') && existsSync('bench/results/quality.json')
     ? (JSON.parse(readFileSync('bench/results/quality.json', 'utf8')).rows as Row[]).map((r) => ({ ...r, steps: r.steps ?? STEPS })).filter((r) => !runsNow(r)) : [];
+  const order = (r: Row) => CASE_KINDS.indexOf(r.case) * 100 + ALL_METHODS.findIndex((m) => m.name === r.method);
   const save = () => {
+    rows.sort((a, b) => order(a) - order(b));
     writeJson('bench/results/quality.json', { adapter: { ...ctx.adapter }, model: MODEL, n: N, steps: STEPS, rows });
     writeResultsSection('Quality', [
       `Adapter: **${adapter}**; embedded model \`${MODEL}\`; N held-out test images and steps as in each row (the first N of the test split, seeded masks and noise); inpainting K = 5, lr 0.5→0.1; super-resolution x4 (antialiased bicubic) and deblurring (Gaussian σ ${BLUR_SIGMA}) K = 10, lr 0.1; h = 0.005.`,
