@@ -7,13 +7,10 @@
 //
 //   npm run bench:kernels [-- --filter matmul --reps 5 --full --no-md]
 //
-// On a lent NVIDIA machine (see /work/.library/device/README.md), once here:
-//   echo /.gl/ >>.git/info/exclude; mkdir -p .gl /tmp/amd64/partial
-//   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
-//   apt-get $o update; (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
-// then run with carry ['.gl']:
-//   for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; npm ci && npm run bench:kernels -- --full; cp bench/results/kernels.json bench/RESULTS.md $OUT/
-// (add `export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json;` if Dawn finds no adapter)
+// On a lent GPU machine (the device tool) nothing can be installed: `bash tools/gpu_pack.sh` here
+// packs node, node_modules and the Vulkan loader into .gpu/ and .gl/; then run there, with carry
+// ['.gl', '.gpu', 'bench/results']: `bash tools/gpu_bench.sh 480 kernels` (or without the step
+// name, for every GPU benchmark); it copies bench/RESULTS.md and the JSON files into $OUT.
 //
 // Adding cases: put a file in bench/kernel_cases/ exporting `cases: KernelBenchCase[]` or
 // `casesFor(ctx): KernelBenchCase[]` (scale shapes down on CPU adapters, and say so in the label).
@@ -183,10 +180,9 @@ async function main(): Promise<void> {
       '', mdTable(['kernel', 'case', 'ms (median)', 'ms (min)', 'GFLOP/s (median)', 'GFLOP/s (min)', 'GB/s'], rows), '',
       ...chosen.map((s) => `- selected by measurement: ${s}`),
       ...summary.map((s) => `- ${s}`),
-      '', 'On a lent NVIDIA GPU machine (no GPU was lent when this was written): fetch the Vulkan loader once ' +
-      '(`apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2` into `.gl/`, see the header of ' +
-      'bench/kernels.ts), then run with `.gl` carried: `for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; npm ci && ' +
-      'npm run bench:kernels -- --full; cp bench/results/kernels.json bench/RESULTS.md $OUT/`.',
+      '', 'On a lent GPU machine (the device tool; nothing can be installed there): `bash tools/gpu_pack.sh` here, then ' +
+      "run `bash tools/gpu_bench.sh 480 kernels` there with carry ['.gl', '.gpu', 'bench/results'] (without `kernels`: " +
+      'every GPU benchmark); it copies bench/RESULTS.md and the JSON results into $OUT.',
     ].join('\n'));
   }
   process.exit(0);

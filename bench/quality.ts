@@ -7,11 +7,10 @@
 // Writes bench/results/quality.json and the "Quality" section of bench/RESULTS.md.
 //
 // The N = 500 record (issue 5) is ~40 hours of lavapipe (~150 s per image for every case and
-// method at 10 steps on 2 cores), so it is meant for a lent GPU machine; once here, fetch the
-// Vulkan loader into .gl/ as the header of bench/kernels.ts says, then run with carry
-// ['.gl', 'bench/results']:
-//   for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; npm ci && npm run bench:quality -- --n 500 --steps 20 --batch 100 --append; cp bench/results/quality.json bench/RESULTS.md $OUT/
-// (split it with --cases / --methods to fit the device time; --append keeps the rows already made).
+// method at 10 steps on 2 cores), so it is meant for a lent GPU machine: `bash tools/gpu_pack.sh`
+// here, then `bash tools/gpu_bench.sh 480 quality` there (carry ['.gl', '.gpu', 'bench/results'];
+// it runs `--n 500 --steps 20 --batch 100 --append`, so rows already made are kept and a run cut
+// short by the device's time keeps the rows it finished).
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { adapterName } from '../src/gpu/device.js';

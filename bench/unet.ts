@@ -5,6 +5,7 @@
 //   npm run bench:unet [-- --full] [--reps N] [--latent 16] [--batches 1,2,4]
 // Writes bench/results/unet.json and the "UNet" section of bench/RESULTS.md.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import { adapterName } from '../src/gpu/device.js';
 import type { GpuContext } from '../src/gpu/context.js';
@@ -13,7 +14,7 @@ import { variantsSettled } from '../src/kernels/select_variant.js';
 import { UNet2DConditionModel } from '../src/unet/unet_2d_condition.js';
 import { Rng } from '../src/util/rng.js';
 import { goldenUNetConfig, goldenUNetWeights } from '../test/modules/unet_helpers.js';
-import { sd14SyntheticUNetWeights, sd14UNetConfigJson } from '../test/modules/unet_synthetic.js';
+import { GOLDEN_ROOT, sd14SyntheticUNetWeights, sd14UNetConfigJson } from '../test/modules/unet_synthetic.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -141,7 +142,11 @@ async function main(): Promise<void> {
   console.log(`adapter: ${adapter}; shader-f16 ${ctx.hasF16}, timestamps ${ctx.hasTimestamps}; reps ${REPS}`);
   const results: ModelResult[] = [];
 
-  for (const dt of ctx.hasF16 ? (['f32', 'f16'] as const) : (['f32'] as const)) {
+  // the tiny UNet's weights are the goldens' (../shared/golden, or TETHER_GOLDEN); a lent GPU
+  // machine has no shared/ (tools/gpu_bench.sh), so there only the full-size model runs
+  const tiny = existsSync(join(GOLDEN_ROOT, 'unet', 'config.json'));
+  if (!tiny) console.log(`tiny golden UNet skipped: no ${GOLDEN_ROOT}/unet (set TETHER_GOLDEN)`);
+  for (const dt of !tiny ? [] : ctx.hasF16 ? (['f32', 'f16'] as const) : (['f32'] as const)) {
     const t0 = performance.now();
     const w = await goldenUNetWeights('folder');
     const unet = await UNet2DConditionModel.load(ctx, w, goldenUNetConfig(), { weightDtype: dt });
@@ -167,7 +172,7 @@ async function main(): Promise<void> {
   const meta = { adapter, shaderF16: ctx.hasF16, timestamps: ctx.hasTimestamps, reps: REPS, date: new Date().toISOString(), node: process.version };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/unet.json', `${JSON.stringify({ ...meta, results }, null, 1)}\n`);
-  const note = flag('full') ? '' : '\nFull-size SD 1.4 not run (pass --full).\n';
+  const note = (flag('full') ? '' : '\nFull-size SD 1.4 not run (pass --full).\n') + (tiny ? '' : '\nTiny golden UNet not run (no ../shared/golden here).\n');
   writeResultsSection(`Adapter: ${adapter} (shader-f16 ${ctx.hasF16}, timestamp-query ${ctx.hasTimestamps}); ` +
     `${meta.date.slice(0, 10)}, median of ${REPS} forwards after warm-up and kernel-variant tuning; \`npm run bench:unet${flag('full') ? ' -- --full' : ''}\`.\n` +
     `Timesteps differ per sample; batch-N cost relative to batch 1 is the "x batch 1" column.\n${note}\n` +
