@@ -18,7 +18,7 @@ import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { loadPipelineFromPath } from '../src/models/load_pipeline_node.js';
 import { taskModels } from '../src/pipeline/sd_pipeline.js';
-import { runTask, type ImageData4, type TaskModels } from '../src/pipeline/tasks.js';
+import { runTask, type ImageData4, type InpaintSpace, type TaskModels } from '../src/pipeline/tasks.js';
 import { buildCase, CASE_KINDS, SR_SCALE, BLUR_SIGMA, type CaseKind } from '../src/quality/demo_cases.js';
 import { FmnistClassifier, type ClassifierConfig } from '../src/quality/fmnist_classifier.js';
 import { loadTestSet } from '../src/quality/fmnist_data.js';
@@ -37,9 +37,13 @@ const opt = (name: string, d: string) => { const i = args.indexOf(`--${name}`); 
 const MODEL = opt('model', 'weights/fmnist');
 const N = Number(opt('n', '100')), STEPS = Number(opt('steps', '20')), BATCH = Number(opt('batch', '50'));
 const CASES = opt('cases', CASE_KINDS.join(',')).split(',') as CaseKind[];
-const ALL_METHODS: { name: string; method: Method; schedule: Schedule }[] = [
+// '-pixel': inpainting with the pixel-space constraint (--inpaint-space pixel), inpainting cases only
+const ALL_METHODS: { name: string; method: Method; schedule: Schedule; space?: InpaintSpace }[] = [
   { name: 'newton-exact', method: 'newton', schedule: 'exact' }, { name: 'newton-fused', method: 'newton', schedule: 'fused' },
   { name: 'no-jacobian', method: 'no-jacobian', schedule: 'exact' }, { name: 'replace', method: 'replace', schedule: 'exact' },
+  { name: 'newton-exact-pixel', method: 'newton', schedule: 'exact', space: 'pixel' },
+  { name: 'newton-fused-pixel', method: 'newton', schedule: 'fused', space: 'pixel' },
+  { name: 'no-jacobian-pixel', method: 'no-jacobian', schedule: 'exact', space: 'pixel' },
   { name: 'unconstrained', method: 'none', schedule: 'exact' },
 ];
 const wanted = opt('methods', '').split(',').filter(Boolean);
@@ -96,7 +100,7 @@ async function runMethod(ctx: GpuContext, models: TaskModels, kind: CaseKind, m:
     if (tc.unknown) { unknownAll ??= new Float32Array(N * S * S); unknownAll.set(tc.unknown, i * S * S); }
     const r = await runTask(ctx, models, {
       ...tc.request, task: m.method === 'none' ? 'generate' : tc.request.task, width: S, height: S,
-      ...(m.method === 'none' ? { image: undefined, mask: undefined, count: b } : {}),
+      ...(m.method === 'none' ? { image: undefined, mask: undefined, count: b } : {}), inpaintSpace: m.space,
       settings: { steps: STEPS, K, lr, h: 0.005, schedule: m.schedule, method: m.method },
       noise: seededNoise(Array.from({ length: b }, (_, j) => 2 * (i + j))),
     });
@@ -147,7 +151,7 @@ async function main(): Promise<void> {
   };
   for (const kind of CASES) {
     for (const m of METHODS) {
-      if (m.method === 'replace' && !kind.startsWith('inpaint')) continue;
+      if ((m.method === 'replace' || m.space) && !kind.startsWith('inpaint')) continue;
       const { out, unknownAll, seconds, evals } = await runMethod(ctx, models, kind, m, gt, S);
       let p = 0, s = 0, pu = 0, su = 0;
       for (let i = 0; i < N; i++) {

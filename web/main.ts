@@ -2,7 +2,7 @@
 // and CLIP weights of style guidance, progress with intermediate previews, and the result as a
 // PNG. The engine runs in engine_worker.ts; this file only builds TaskSpecs and draws. window.__tether exposes state and raw results (tests, console).
 import { rgbaToTensor, tensorToRgba } from '../src/pipeline/image.js';
-import type { ImageData4 } from '../src/pipeline/tasks.js';
+import type { ImageData4, InpaintSpace } from '../src/pipeline/tasks.js';
 import type { ClipChoice, ClipInfo, EngineInfo, FromWorker, ModelChoice, ModelInfo, ToWorker, WeightChoice } from './protocol.js';
 import { NO_CLIP_MESSAGE, specProblems, takesStyle, TASK_DEFAULTS, TASK_LABELS, type TaskSpec, type WebTask } from './task_spec.js';
 import type { ReadStats } from './model_files.js';
@@ -27,6 +27,7 @@ const el = {
   sigma: $<HTMLInputElement>('sigma'), sigmaRow: $('sigma-row'), width: $<HTMLInputElement>('width'), height: $<HTMLInputElement>('height'),
   sizeFromImage: $<HTMLButtonElement>('size-from-image'), lr: $<HTMLInputElement>('lr'), h: $<HTMLInputElement>('h'),
   schedule: $<HTMLSelectElement>('schedule'), method: $<HTMLSelectElement>('method'), previewEvery: $<HTMLInputElement>('preview-every'),
+  inpaintSpace: $<HTMLSelectElement>('inpaint-space'), inpaintSpaceRow: $('inpaint-space-row'),
   run: $<HTMLButtonElement>('run'), cancel: $<HTMLButtonElement>('cancel'), runProgress: $('run-progress'), runStatus: $('run-status'),
   openImage: $<HTMLButtonElement>('open-image'), sampleImage: $<HTMLButtonElement>('sample-image'), imageInput: $<HTMLInputElement>('image-input'),
   inputCard: $('input-card'), inputCanvas: $<HTMLCanvasElement>('input-canvas'), maskCanvas: $<HTMLCanvasElement>('mask-canvas'),
@@ -417,6 +418,7 @@ function selectTask(t: WebTask): void {
   el.method.value = d.method;
   el.scaleRow.hidden = t !== 'superres';
   el.sigmaRow.hidden = t !== 'deblur';
+  el.inpaintSpaceRow.hidden = t !== 'inpaint';
   const generates = t === 'generate' || t === 'style';
   el.inputCard.hidden = generates;
   el.maskTools.hidden = t !== 'inpaint';
@@ -761,6 +763,7 @@ function buildSpec(): TaskSpec {
     const known = new Float32Array(mask.length);
     for (let i = 0; i < mask.length; i++) known[i] = mask[i] ? 0 : 1;
     spec.mask = { data: known, shape: [1, 1, workH, workW] };
+    spec.inpaintSpace = el.inpaintSpace.value as InpaintSpace;
   }
   return spec;
 }

@@ -4,7 +4,7 @@
 // same inputs" means the same TaskRequest on both sides. The CLIP model of a style spec is not
 // data: the caller (the worker, or the test's Node side) passes its ClipStyleLoss in.
 import type { ClipStyleLoss } from '../src/clip_vision/style_loss.js';
-import type { ImageData4, TaskName, TaskRequest } from '../src/pipeline/tasks.js';
+import type { ImageData4, InpaintSpace, TaskName, TaskRequest } from '../src/pipeline/tasks.js';
 import type { Method, SamplerSettings, Schedule } from '../src/sampler/constrained_sampler.js';
 import type { Guidance } from '../src/sampler/guidance.js';
 import { seededNoise } from '../src/sampler/noise.js';
@@ -34,6 +34,8 @@ export interface TaskSpec {
   scale?: number;
   /** deblur: Gaussian sigma in pixels */
   blurSigma?: number;
+  /** inpaint: 'latent' (the paper's constraint, default) or 'pixel' (every known pixel, through the encoder) */
+  inpaintSpace?: InpaintSpace;
   /** generate / style: output size */
   width?: number;
   height?: number;
@@ -95,6 +97,7 @@ export function specProblems(spec: TaskSpec, factor: number, clipLoaded = false)
   if (task === 'inpaint') {
     if (!spec.mask) out.push('Inpainting needs a mask: paint the region to fill.');
     else if (!spec.mask.data.some((v) => v === 0)) out.push('The mask is empty: paint the region to fill with the brush.');
+    if (spec.inpaintSpace === 'pixel' && method === 'replace') out.push('The replace baseline replaces latent cells: choose latent space for it.');
   }
   if (task === 'style' && !spec.styleImage) out.push('Style needs a style reference image.');
   if (spec.styleImage) {
@@ -126,6 +129,7 @@ export function toTaskRequest(spec: TaskSpec, styleLoss?: ClipStyleLoss): TaskRe
     noise: seededNoise([spec.seed]),
     image: generates ? undefined : spec.image,
     mask: spec.task === 'inpaint' ? spec.mask : undefined,
+    inpaintSpace: spec.task === 'inpaint' ? spec.inpaintSpace : undefined,
     scale: spec.task === 'superres' ? spec.scale : undefined,
     blurSigma: spec.task === 'deblur' ? spec.blurSigma : undefined,
     width: generates ? spec.width : undefined,

@@ -11,7 +11,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { loadPipelineFromPath } from '../models/load_pipeline_node.js';
 import { tensorToRgba } from '../pipeline/image.js';
 import { taskModels } from '../pipeline/sd_pipeline.js';
-import { runTask, type TaskName, type TaskRequest } from '../pipeline/tasks.js';
+import { runTask, type InpaintSpace, type TaskName, type TaskRequest } from '../pipeline/tasks.js';
 import { seededNoise } from '../sampler/noise.js';
 import { Tracer } from '../sampler/tracer.js';
 import { writeSafetensorsAtomic } from '../weights/safetensors_write_node.js';
@@ -23,7 +23,7 @@ import { addSamplingOptions, parseSampling, type SamplingOptions } from './sampl
 const VERSION = '0.1.0';
 
 interface TaskOptions extends SamplingOptions {
-  image?: string; mask?: string; scale?: string; kernel?: 'bicubic' | 'box'; sigma?: string; width?: string; height?: string;
+  image?: string; mask?: string; inpaintSpace?: InpaintSpace; scale?: string; kernel?: 'bicubic' | 'box'; sigma?: string; width?: string; height?: string;
   styleImage?: string; clip?: string; styleWeight?: string;
 }
 
@@ -44,7 +44,11 @@ const DESCRIPTIONS: Record<CliTask, string> = {
 export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command {
   const cmd = new Command(task).description(DESCRIPTIONS[task]);
   if (task !== 'generate' && task !== 'style') cmd.requiredOption('-i, --image <file>', 'input image: PNG, or .safetensors with `image` [N,3,H,W] in [-1,1]');
-  if (task === 'inpaint') cmd.requiredOption('--mask <file>', 'mask: PNG with white = fill, black = keep; or .safetensors `mask` [N,1,H,W] with 1 = known');
+  if (task === 'inpaint') {
+    cmd.requiredOption('--mask <file>', 'mask: PNG with white = fill, black = keep; or .safetensors `mask` [N,1,H,W] with 1 = known');
+    cmd.addOption(new Option('--inpaint-space <s>', "latent: the paper's constraint on latent cells wholly known; pixel: every known " +
+      'pixel, pulled back through the encoder (better, costs a decode and two encodes per inner step)').choices(['latent', 'pixel']).default('latent'));
+  }
   if (task === 'superres') {
     cmd.option('--scale <n>', 'up-scaling factor (the output is scale times the input size)', '4');
     cmd.addOption(new Option('--kernel <k>', 'the observation operator: antialiased bicubic or box (area) downscaling').choices(['bicubic', 'box']).default('bicubic'));
@@ -80,6 +84,8 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
   const req: Partial<TaskRequest> = { task, prompt: o.prompt, negativePrompt: o.negativePrompt, guidance, settings };
   if (o.image) req.image = await readImageArg(o.image);
   if (o.mask) req.mask = await readMaskArg(o.mask);
+  if (task === 'inpaint') req.inpaintSpace = o.inpaintSpace;
+  if (req.inpaintSpace === 'pixel' && settings.method === 'replace') throw new Error("--method replace replaces known latent cells: it needs --inpaint-space latent");
   if (task === 'superres') {
     const s = Number(o.scale);
     if (!Number.isInteger(s) || s < 2 || s > 16) throw new Error(`--scale must be an integer in 2..16 (got '${o.scale}')`);
@@ -132,7 +138,7 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
     // 3. outputs (atomic)
     const [n, c, H, W] = result.image.shape;
     const params = { task: cliTask, model: sd.name, prompt: o.prompt, negative_prompt: o.negativePrompt, seed: o.noise ? null : seed,
-      noise: o.noise ?? null, ...settings, guidance, scale: req.scale, kernel: req.downscaleKernel, sigma: req.blurSigma, software: `tether-sd ${VERSION}` };
+      noise: o.noise ?? null, ...settings, guidance, scale: req.scale, kernel: req.downscaleKernel, sigma: req.blurSigma, inpaintSpace: req.inpaintSpace, software: `tether-sd ${VERSION}` };
     const text = { parameters: JSON.stringify(params), Software: `tether-sd ${VERSION}` };
     for (let i = 0; i < n; i++) {
       const path = n === 1 ? o.output : o.output.replace(/\.png$/i, `-${i}.png`);

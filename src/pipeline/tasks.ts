@@ -10,7 +10,7 @@ import { InpaintConstraint, latentMask } from '../sampler/constraints/inpaint.js
 import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
 import { PixelLinearConstraint } from '../sampler/constraints/pixel_linear.js';
 import {
-  blurOperator, downscaleOperator, greyOperator, type DownscaleKernel, type PixelOperator,
+  blurOperator, downscaleOperator, greyOperator, MaskOperator, type DownscaleKernel, type PixelOperator,
 } from '../sampler/constraints/pixel_operators.js';
 import { sampleDdim } from '../sampler/ddim_sampler.js';
 import { makeDenoise, type Guidance, type NoiseModel } from '../sampler/guidance.js';
@@ -19,6 +19,7 @@ import { Tracer } from '../sampler/tracer.js';
 import { withStyle, type StyleRequest } from './style_task.js';
 
 export type TaskName = 'generate' | 'inpaint' | 'superres' | 'deblur' | 'colorize';
+export type InpaintSpace = 'latent' | 'pixel';
 
 /** What a pipeline exposes to tasks (implemented over the loaded models in sd_pipeline.ts). */
 export interface TaskModels {
@@ -43,6 +44,12 @@ export interface TaskRequest {
   image?: ImageData4;
   /** inpaint: [N, 1, H, W], 1 = known */
   mask?: ImageData4;
+  /**
+   * inpaint: 'latent' (the paper's: d = M_lat (z_y - x0) on latent cells whose whole patch is
+   * known) or 'pixel' (A = M in pixel space, pulled back through the encoder like the other pixel
+   * constraints: every known pixel counts; one decode and a batch-of-two encode per direction)
+   */
+  inpaintSpace?: InpaintSpace;
   /** superres factor (4 or 8, any integer) */
   scale?: number;
   downscaleKernel?: DownscaleKernel;
@@ -133,6 +140,9 @@ async function buildConstraint(ctx: GpuContext, m: TaskModels, req: TaskRequest,
     case 'inpaint': {
       const img = req.image!, mask = req.mask;
       if (!mask) throw new Error('inpaint needs a mask (--mask)');
+      const space = req.inpaintSpace ?? 'latent';
+      if (space !== 'latent' && space !== 'pixel') throw new Error(`inpaint space must be 'latent' or 'pixel' (got '${space}')`);
+      if (space === 'pixel' && req.settings.method === 'replace') throw new Error("method 'replace' replaces known latent cells: it needs the latent inpaint space");
       const [N, , mh, mw] = mask.shape;
       if (mh !== H || mw !== W || mask.shape[1] !== 1 || N !== img.shape[0]) {
         throw new Error(`mask is ${mw}x${mh} but the image is ${W}x${H}: they must have the same size`);
@@ -143,6 +153,10 @@ async function buildConstraint(ctx: GpuContext, m: TaskModels, req: TaskRequest,
       const image = ctx.upload(img.data, img.shape);
       const maskT = ctx.upload(mask3, img.shape);
       const known = mul(ctx, image, maskT);                             // image * M
+      if (space === 'pixel') {
+        ctx.release(image);
+        return new PixelLinearConstraint('inpaint-pixel', new MaskOperator(maskT), known, m.codec, h);
+      }
       const zY = await m.codec.encode(ctx, known);                      // 0.18215 * E(image * M)
       const ml = latentMask(mask.data, N, H, W, m.codec.factor, m.latentChannels);
       ctx.release(image, maskT, known);

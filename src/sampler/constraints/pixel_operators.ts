@@ -1,10 +1,12 @@
 // Linear observation operators in pixel space, each with its exact adjoint, built from dense
 // per-axis matrices (axis_matmul): the operators of super-resolution (antialiased bicubic or box
-// downscale), deblurring (Gaussian blur) and colourisation (grey-scale). A user can supply any
-// other operator through the PixelOperator interface.
+// downscale), deblurring (Gaussian blur) and colourisation (grey-scale); and the pixel mask of
+// inpainting in pixel space (elementwise, its own adjoint). A user can supply any other operator
+// through the PixelOperator interface.
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
 import { axisMatmul } from '../../kernels/axis_matmul.js';
+import { mul } from '../../kernels/elementwise.js';
 
 export interface PixelOperator {
   readonly name: string;
@@ -123,4 +125,23 @@ export function blurOperator(ctx: GpuContext, H: number, W: number, sigma: numbe
 
 export function greyOperator(ctx: GpuContext): SeparableOperator {
   return new SeparableOperator(ctx, 'greyscale', { c: GREY_MATRIX });
+}
+
+/**
+ * Inpainting's observation in pixel space: A(img) = M * img with M [N, 3, H, W] of 0/1 (1 = known),
+ * so A^T = A. Every known pixel is constrained, where the latent constraint pins only the latent
+ * cells whose whole f x f patch is known.
+ */
+export class MaskOperator implements PixelOperator {
+  readonly name = 'pixel-mask';
+  constructor(readonly mask: GpuTensor) {}
+  forward(ctx: GpuContext, img: GpuTensor): GpuTensor {
+    return mul(ctx, img, this.mask);
+  }
+  adjoint(ctx: GpuContext, obs: GpuTensor): GpuTensor {
+    return mul(ctx, obs, this.mask);
+  }
+  destroy(ctx: GpuContext): void {
+    ctx.release(this.mask);
+  }
 }
