@@ -83,6 +83,10 @@ describe('tether CLI errors', () => {
   test('bad scale value', async () => expectFailure(await tether('superres', '-i', img12, '--scale', '2.5', ...model), /--scale must be an integer/));
   test('steps that do not divide 1000', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--steps', '7', ...model), /--steps must divide 1000/));
   test('bad learning rate', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--lr', '0.5:x', ...model), /--lr must be/));
+  test('the replace baseline with pixel-space inpainting', async () => expectFailure(
+    await tether('inpaint', '-i', img64, '--mask', mask64, '--inpaint-space', 'pixel', '--method', 'replace', ...model), /--method replace .* needs --inpaint-space latent/));
+  test('unknown inpaint space', async () => expectFailure(
+    await tether('inpaint', '-i', img64, '--mask', mask64, '--inpaint-space', 'rgb', ...model), /argument 'rgb' is invalid/));
   test('style guidance without CLIP weights', async () => expectFailure(await tether('style', '--style-image', img64, '-p', 'a dress', ...model), /needs CLIP ViT-B\/16 vision weights \(--clip PATH\)/));
   test('missing model', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--model', join(dir, 'nomodel'), '-o', out), /nomodel: no such file or directory/));
 
