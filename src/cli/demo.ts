@@ -1,6 +1,6 @@
 // `tether demo` (the README's first command): constrained sampling with the embedded model on
-// held-out Fashion-MNIST test images, nothing downloaded. Inpainting (box and free-form masks),
-// super-resolution x4 and deblurring, unprompted and prompted; writes a PNG grid (observation,
+// held-out Fashion-MNIST test images, nothing downloaded. Inpainting (box and free-form masks; the
+// free-form one also in pixel space), super-resolution x4 and deblurring, unprompted and prompted; writes a PNG grid (observation,
 // result, ground truth per row) and prints quality metrics against the ground truth.
 import { Command } from 'commander';
 import { adapterName } from '../gpu/device.js';
@@ -9,7 +9,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { loadPipelineFromPath } from '../models/load_pipeline_node.js';
 import { tensorToRgba, type RgbaImage } from '../pipeline/image.js';
 import { taskModels } from '../pipeline/sd_pipeline.js';
-import { runTask, type ImageData4 } from '../pipeline/tasks.js';
+import { runTask, type ImageData4, type InpaintSpace } from '../pipeline/tasks.js';
 import { buildCase, CASE_KINDS, SR_SCALE, type CaseKind } from '../quality/demo_cases.js';
 import { CLASS_PROMPTS, loadTestSet } from '../quality/fmnist_data.js';
 import { psnr, ssim } from '../quality/metrics.js';
@@ -40,7 +40,7 @@ export function demoCommand(deps: { ctx?: GpuContext } = {}): Command {
 }
 
 interface Row {
-  kind: CaseKind; prompted: boolean; n: number; obs: ImageData4; result: Float32Array; gt: Float32Array;
+  kind: CaseKind; prompted: boolean; label: string; n: number; obs: ImageData4; result: Float32Array; gt: Float32Array;
   /** [S*S], 1 = unknown pixel (inpainting) */
   unknown?: Float32Array; metrics: Record<string, number>; seconds: number;
 }
@@ -59,8 +59,14 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
   console.log(`tether demo: ${sd.name} on ${adapterName(ctx.adapter)} (weights ${dtype}), ${N} held-out test images, ${steps} steps, schedule ${o.schedule}`);
 
   const rows: Row[] = [];
-  const plan: { kind: CaseKind; prompted: boolean }[] = CASE_KINDS.flatMap((kind) => [{ kind, prompted: false }, ...(kind === 'inpaint-free' || kind === 'superres-x4' ? [{ kind, prompted: true }] : [])]);
-  for (const { kind, prompted } of plan) {
+  // free-form inpainting also in pixel space (--inpaint-space pixel): every known pixel is
+  // constrained, not only latent cells whose whole patch is known
+  type Step = { kind: CaseKind; prompted: boolean; space?: InpaintSpace };
+  const plan: Step[] = CASE_KINDS.flatMap((kind): Step[] => [{ kind, prompted: false },
+    ...(kind === 'inpaint-free' ? [{ kind, prompted: false, space: 'pixel' as const }] : []),
+    ...(kind === 'inpaint-free' || kind === 'superres-x4' ? [{ kind, prompted: true }] : [])]);
+  for (const { kind, prompted, space } of plan) {
+    const label = `${kind}${space ? ` (${space} space)` : ''}${prompted ? ' (prompted)' : ''}`;
     const tc = await buildCase(ctx, kind, gt, seed + 1000);
     const K = kind.startsWith('inpaint') ? 5 : 10, lr: number | [number, number] = kind.startsWith('inpaint') ? [0.5, 0.1] : 0.1;
     // prompted runs: each image's class prompt, guidance w = 2 in the method's form (paper's style setting)
@@ -69,22 +75,22 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
     for (const g of groups) {
       const pick = (d: ImageData4 | undefined) => d && ({ data: concatRows(d, g.ns), shape: [g.ns.length, ...d.shape.slice(1)] as ImageData4['shape'] });
       const r = await runTask(ctx, models, {
-        ...tc.request, image: pick(tc.request.image), mask: pick(tc.request.mask),
+        ...tc.request, image: pick(tc.request.image), mask: pick(tc.request.mask), inpaintSpace: space,
         prompt: g.prompt, guidance: prompted ? { form: 'newton', scale: 2 } : null,
         settings: { steps, K, lr, h: 0.005, schedule: o.schedule, method: 'newton' },
         noise: seededNoise(g.ns.map((n) => seed + 2 * n)),
-        onProgress: (p) => { process.stdout.write(`\r  ${kind}${prompted ? ' (prompted)' : ''}: step ${p.step}/${p.steps}, ${p.evals} UNet evals   `); },
+        onProgress: (p) => { process.stdout.write(`\r  ${label}: step ${p.step}/${p.steps}, ${p.evals} UNet evals   `); },
       });
       g.ns.forEach((n, j) => {
         const res = r.image.data.subarray(j * px, (j + 1) * px), truth = gt.data.subarray(n * px, (n + 1) * px);
         const obsShape = tc.request.image!.shape, opx = obsShape[1] * obsShape[2] * obsShape[3];
         const obs: ImageData4 = { data: tc.request.image!.data.slice(n * opx, (n + 1) * opx), shape: [1, obsShape[1], obsShape[2], obsShape[3]] };
         const unknown = tc.unknown?.slice(n * S * S, (n + 1) * S * S);
-        rows.push({ kind, prompted, n, obs, result: res.slice(), gt: truth.slice(), unknown,
+        rows.push({ kind, prompted, label, n, obs, result: res.slice(), gt: truth.slice(), unknown,
           metrics: scoreCase(kind, res, truth, obs, unknown, S), seconds: r.seconds / g.ns.length });
       });
     }
-    process.stdout.write(`\r  ${kind}${prompted ? ' (prompted)' : ''}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s${' '.repeat(30)}\n`);
+    process.stdout.write(`\r  ${label}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s${' '.repeat(30)}\n`);
   }
 
   printTable(rows);
@@ -113,15 +119,15 @@ function scoreCase(kind: CaseKind, res: Float32Array, gt: Float32Array, obs: Ima
 
 function printTable(rows: Row[]): void {
   const keys = ['psnr', 'ssim', 'psnr_unknown', 'ssim_unknown', 'psnr_bicubic', 'psnr_observation'];
-  console.log(`\n${'case'.padEnd(24)}${keys.map((k) => k.padStart(17)).join('')}${'s/image'.padStart(9)}`);
+  console.log(`\n${'case'.padEnd(34)}${keys.map((k) => k.padStart(17)).join('')}${'s/image'.padStart(9)}`);
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
-    const k = `${r.kind}${r.prompted ? ' (prompted)' : ''}`;
+    const k = r.label;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   for (const [k, rs] of groups) {
     const mean = (key: string) => { const v = rs.map((r) => r.metrics[key]).filter((x): x is number => x !== undefined); return v.length ? (v.reduce((a, b) => a + b, 0) / v.length).toFixed(key.startsWith('ssim') ? 3 : 2) : '-'; };
-    console.log(`${k.padEnd(24)}${keys.map((key) => mean(key).padStart(17)).join('')}${(rs.reduce((a, r) => a + r.seconds, 0) / rs.length).toFixed(1).padStart(9)}`);
+    console.log(`${k.padEnd(34)}${keys.map((key) => mean(key).padStart(17)).join('')}${(rs.reduce((a, r) => a + r.seconds, 0) / rs.length).toFixed(1).padStart(9)}`);
   }
   console.log('(PSNR in dB and SSIM against the ground truth; _unknown: over the filled region only; psnr_bicubic: bicubic up-sampling of the same low-resolution input; psnr_observation: the blurred input itself)');
 }
