@@ -3,7 +3,7 @@
 // PSNR / SSIM against the ground truth (whole image and unknown region), the constraint's
 // residual, a Fréchet distance on the embedded classifier's features (run by Tether's kernels),
 // and time per image. Results are appended case by case, so a long run can be read while it goes.
-//   npm run bench:quality [-- --n 500] [--steps 20] [--batch 50] [--cases inpaint-box,...] [--methods newton-exact,...]
+//   npm run bench:quality [-- --n 500] [--steps 20] [--batch 50] [--cases inpaint-box,...] [--methods newton-exact,...] [--K 5 --lr 0.5:0.1]
 // Writes bench/results/quality.json and the "Quality" section of bench/RESULTS.md.
 //
 // The N = 500 record (issue 5) is ~40 hours of lavapipe (~150 s per image for every case and
@@ -37,6 +37,8 @@ const opt = (name: string, d: string) => { const i = args.indexOf(`--${name}`); 
 const MODEL = opt('model', 'weights/fmnist');
 const N = Number(opt('n', '100')), STEPS = Number(opt('steps', '20')), BATCH = Number(opt('batch', '50'));
 const CASES = opt('cases', CASE_KINDS.join(',')).split(',') as CaseKind[];
+// --K / --lr override the per-case settings (inpainting K 5, lr 0.5:0.1; the others K 10, lr 0.1)
+const K_ARG = opt('K', ''), LR_ARG = opt('lr', '');
 // '-pixel': inpainting with the pixel-space constraint (--inpaint-space pixel), inpainting cases only
 const ALL_METHODS: { name: string; method: Method; schedule: Schedule; space?: InpaintSpace }[] = [
   { name: 'newton-exact', method: 'newton', schedule: 'exact' }, { name: 'newton-fused', method: 'newton', schedule: 'fused' },
@@ -53,6 +55,7 @@ interface Row {
   case: CaseKind; method: string; n: number; psnr: number; ssim: number; psnr_unknown?: number; ssim_unknown?: number;
   residual_rms: number; fd: number; seconds_per_image: number; evals_per_image: number; baseline_psnr?: number;
   steps: number; /** 1-minute load average when the row finished (2-core machines are shared) */ load?: number;
+  K: number; lr: string;
 }
 
 async function features(ctx: GpuContext, clf: FmnistClassifier, images: Float32Array, count: number, S: number): Promise<Float32Array> {
@@ -87,12 +90,21 @@ async function residual(ctx: GpuContext, kind: CaseKind, res: Float32Array, gt: 
   return Math.sqrt(se / ya.length);
 }
 
+/** Inner steps and learning rate of a case and method: the per-case defaults or --K / --lr. */
+function caseSettings(kind: CaseKind, method: Method): { K: number; lr: number | [number, number] } {
+  const inner = method === 'newton' || method === 'no-jacobian';
+  const K = !inner ? 0 : K_ARG ? Number(K_ARG) : kind.startsWith('inpaint') ? 5 : 10;
+  const lrs = LR_ARG ? LR_ARG.split(':').map(Number) : kind.startsWith('inpaint') ? [0.5, 0.1] : [0.1];
+  if (!Number.isInteger(K) || K < 0 || lrs.some((v) => !(v > 0))) throw new Error(`bad --K ${K_ARG} or --lr ${LR_ARG}`);
+  return { K, lr: lrs.length === 2 ? [lrs[0]!, lrs[1]!] : lrs[0]! };
+}
+const lrText = (lr: number | [number, number]) => (Array.isArray(lr) ? lr.join(':') : String(lr));
+
 async function runMethod(ctx: GpuContext, models: TaskModels, kind: CaseKind, m: typeof METHODS[number], gt: ImageData4, S: number) {
   const out = new Float32Array(N * 3 * S * S);
   let seconds = 0, evals = 0;
   let unknownAll: Float32Array | undefined;
-  const K = m.method === 'newton' || m.method === 'no-jacobian' ? (kind.startsWith('inpaint') ? 5 : 10) : 0;
-  const lr: number | [number, number] = kind.startsWith('inpaint') ? [0.5, 0.1] : 0.1;
+  const { K, lr } = caseSettings(kind, m.method);
   for (let i = 0; i < N; i += BATCH) {
     const b = Math.min(BATCH, N - i);
     const chunk: ImageData4 = { data: gt.data.subarray(i * 3 * S * S, (i + b) * 3 * S * S), shape: [b, 3, S, S] };
@@ -133,19 +145,28 @@ async function main(): Promise<void> {
 
   // --append: keep the rows of earlier runs (each row records its own N, steps and load) and
   // replace only the (case, method) pairs run now
-  const runsNow = (r: Row) => CASES.includes(r.case) && METHODS.some((m) => m.name === r.method);
+  const runsNow = (r: Row) => CASES.includes(r.case) && METHODS.some((m) => {
+    const c = caseSettings(r.case, m.method);
+    return m.name === r.method && r.K === c.K && r.lr === lrText(c.lr);
+  });
+  // rows made before K and lr were recorded used the per-case defaults
+  const defaults = (r: Row) => {
+    const m = ALL_METHODS.find((x) => x.name === r.method)!;
+    const inner = m.method === 'newton' || m.method === 'no-jacobian';
+    return { K: inner ? (r.case.startsWith('inpaint') ? 5 : 10) : 0, lr: r.case.startsWith('inpaint') ? '0.5:0.1' : '0.1' };
+  };
   const rows: Row[] = args.includes('--append') && existsSync('bench/results/quality.json')
-    ? (JSON.parse(readFileSync('bench/results/quality.json', 'utf8')).rows as Row[]).map((r) => ({ ...r, steps: r.steps ?? STEPS })).filter((r) => !runsNow(r)) : [];
+    ? (JSON.parse(readFileSync('bench/results/quality.json', 'utf8')).rows as Row[]).map((r) => ({ ...defaults(r), ...r, steps: r.steps ?? STEPS })).filter((r) => !runsNow(r)) : [];
   const order = (r: Row) => CASE_KINDS.indexOf(r.case) * 100 + ALL_METHODS.findIndex((m) => m.name === r.method);
   const save = () => {
-    rows.sort((a, b) => order(a) - order(b));
+    rows.sort((a, b) => order(a) - order(b) || a.K - b.K || a.lr.localeCompare(b.lr));
     writeJson('bench/results/quality.json', { adapter: { ...ctx.adapter }, model: MODEL, n: N, steps: STEPS, rows });
     writeResultsSection('Quality', [
-      `Adapter: **${adapter}**; embedded model \`${MODEL}\`; N held-out test images and steps as in each row (the first N of the test split, seeded masks and noise); inpainting K = 5, lr 0.5→0.1; super-resolution x4 (antialiased bicubic) and deblurring (Gaussian σ ${BLUR_SIGMA}) K = 10, lr 0.1; h = 0.005.`,
-      `Command: \`npm run bench:quality -- --n N --steps STEPS [--cases ...] [--methods ...] --append\`. PSNR (dB) and SSIM against the ground truth; *unknown*: over the filled region; residual: RMS of A(result) − y in [0,1] units; FD: Fréchet distance of classifier features to the same N test images; baseline PSNR: bicubic up-sampling of the low-resolution input (super-resolution), the blurred input itself (deblurring).`,
+      `Adapter: **${adapter}**; embedded model \`${MODEL}\`; N held-out test images and steps as in each row (the first N of the test split, seeded masks and noise); K and lr as in each row (defaults: inpainting K = 5, lr 0.5→0.1; super-resolution x4, antialiased bicubic, and deblurring, Gaussian σ ${BLUR_SIGMA}, K = 10, lr 0.1); h = 0.005.`,
+      `Command: \`npm run bench:quality -- --n N --steps STEPS [--cases ...] [--methods ...] [--K K --lr LR] --append\`. PSNR (dB) and SSIM against the ground truth; *unknown*: over the filled region; residual: RMS of A(result) − y in [0,1] units; FD: Fréchet distance of classifier features to the same N test images; baseline PSNR: bicubic up-sampling of the low-resolution input (super-resolution), the blurred input itself (deblurring).`,
       '',
-      mdTable(['case', 'method', 'N', 'steps', 'PSNR', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
-        rows.map((r) => [r.case, r.method, String(r.n), String(r.steps), r.psnr.toFixed(2), r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
+      mdTable(['case', 'method', 'N', 'steps', 'K', 'lr', 'PSNR', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
+        rows.map((r) => [r.case, r.method, String(r.n), String(r.steps), String(r.K), r.lr, r.psnr.toFixed(2), r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
           r.residual_rms.toFixed(4), r.fd.toFixed(2), r.seconds_per_image.toFixed(2), r.evals_per_image.toFixed(0), r.baseline_psnr?.toFixed(2) ?? '-'])),
     ].join('\n'));
   };
@@ -163,7 +184,8 @@ async function main(): Promise<void> {
       const row: Row = { case: kind, method: m.name, n: N, psnr: p, ssim: s, ...(unknownAll ? { psnr_unknown: pu, ssim_unknown: su } : {}),
         residual_rms: await residual(ctx, kind, out, gt.data, known, S, N),
         fd: frechetDistance(featureStats(await features(ctx, clf, out, N, S), N, clf.config.feature_dim), gtStats, clf.config.feature_dim),
-        seconds_per_image: seconds / N, evals_per_image: evals / N, steps: STEPS, load: Number(loadavg()[0].toFixed(1)) };
+        seconds_per_image: seconds / N, evals_per_image: evals / N, steps: STEPS, load: Number(loadavg()[0].toFixed(1)),
+        K: caseSettings(kind, m.method).K, lr: lrText(caseSettings(kind, m.method).lr) };
       if (kind === 'superres-x4' && m.name === 'newton-exact') {
         let bp = 0;
         const tc = await buildCase(ctx, kind, gt, 0);
