@@ -142,7 +142,6 @@ async function buildConstraint(ctx: GpuContext, m: TaskModels, req: TaskRequest,
       if (!mask) throw new Error('inpaint needs a mask (--mask)');
       const space = req.inpaintSpace ?? 'latent';
       if (space !== 'latent' && space !== 'pixel') throw new Error(`inpaint space must be 'latent' or 'pixel' (got '${space}')`);
-      if (space === 'pixel' && req.settings.method === 'replace') throw new Error("method 'replace' replaces known latent cells: it needs the latent inpaint space");
       const [N, , mh, mw] = mask.shape;
       if (mh !== H || mw !== W || mask.shape[1] !== 1 || N !== img.shape[0]) {
         throw new Error(`mask is ${mw}x${mh} but the image is ${W}x${H}: they must have the same size`);

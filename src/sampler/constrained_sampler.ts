@@ -63,7 +63,9 @@ export async function sampleConstrained(ctx: GpuContext, req: SampleRequest): Pr
   const [N] = latentShape;
   const size = latentShape.slice(1).reduce((a, b) => a * b, 1);
   if (cfg.method !== 'none' && !constraint) throw new Error(`method '${cfg.method}' needs a constraint`);
-  if (cfg.method === 'replace' && !constraint?.replaceKnown) throw new Error(`method 'replace' works only for inpainting (constraint '${constraint?.name}')`);
+  if (cfg.method === 'replace' && !constraint?.replaceKnown) {
+    throw new Error(`method 'replace' needs known latent cells to replace (latent-space inpainting); constraint '${constraint?.name}' has none`);
+  }
   const K = cfg.method === 'newton' || cfg.method === 'no-jacobian' ? cfg.K : 0;
   const lr = learningRates(cfg.lr, Math.max(K, 1));
   const { timesteps, stride } = newtonTimesteps(cfg.steps, cfg.tStart);

@@ -101,7 +101,7 @@ describe('inpainting in pixel space (embedded model)', () => {
       console.log(`known-pixel RMS ([0,1] units), 10 steps K 5: pixel ${pixel.toFixed(4)}, latent ${latent.toFixed(4)}, unconstrained ${free.toFixed(4)}`);
       expect(pixel).toBeLessThan(0.75 * latent);
       expect(latent).toBeLessThan(free);
-      await expect(run('pixel', 'replace')).rejects.toThrow(/needs the latent inpaint space/);
+      await expect(run('pixel', 'replace')).rejects.toThrow(/method 'replace' needs known latent cells .*latent-space inpainting.*'inpaint-pixel' has none/);
     } finally {
       sd.destroy(ctx);
     }
