@@ -18,7 +18,7 @@ import { fileByteSource } from '../../src/weights/byte_source_node.js';
 import { openSafetensors } from '../../src/weights/index.js';
 import { toTaskRequest, type TaskSpec } from '../../web/task_spec.js';
 import {
-  artifactPath, buildAndServe, collectLogs, launchChromium, snapshot, waitForPhase, waitForText, type WebServer,
+  artifactPath, launchChromium, openServedPage, snapshot, waitForPhase, waitForText, type WebServer,
 } from './browser_helpers.js';
 
 /**
@@ -90,11 +90,7 @@ describe('web page in headless Chromium', () => {
   const started = Date.now();
 
   beforeAll(async () => {
-    server = await buildAndServe();
-    if (!server.modelDir) throw new Error('no default model: neither weights/fmnist nor ../shared/golden exists');
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    logs = collectLogs(page);
+    ({ server, browser, page, logs } = await openServedPage({ width: 1280, height: 900 }));
   }, 120_000);
 
   afterAll(async () => {

@@ -51,6 +51,21 @@ export async function buildAndServe(modelDir: string | null = defaultModelDir())
   };
 }
 
+/** The built page and the default model served, and one fresh Chromium page (logs collected). */
+export interface PageSession { server: WebServer; browser: Browser; page: Page; logs: string[]; close(): Promise<void> }
+
+/** The e2e tests' common start; fails (never skips) when there is no default model to serve. */
+export async function openServedPage(viewport: { width: number; height: number }): Promise<PageSession> {
+  const server = await buildAndServe();
+  if (!server.modelDir) {
+    await server.close();
+    throw new Error('no default model: neither weights/fmnist nor ../shared/golden exists');
+  }
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport });
+  return { server, browser, page, logs: collectLogs(page), close: async () => { await browser.close(); await server.close(); } };
+}
+
 /** Console errors and page exceptions, for failure messages. */
 export function collectLogs(page: Page): string[] {
   const logs: string[] = [];

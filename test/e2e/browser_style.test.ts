@@ -21,7 +21,7 @@ import { encodeSafetensors, openSafetensors } from '../../src/weights/index.js';
 import type { ClipInfo } from '../../web/protocol.js';
 import { NO_CLIP_MESSAGE, toTaskRequest, type TaskSpec } from '../../web/task_spec.js';
 import {
-  artifactPath, buildAndServe, collectLogs, GOLDEN, launchChromium, waitForPhase, waitForText, type WebServer,
+  artifactPath, GOLDEN, openServedPage, waitForPhase, waitForText, type WebServer,
 } from './browser_helpers.js';
 
 const CLIP_DIR = join(GOLDEN, 'goldens_style', 'clip_vision');
@@ -90,11 +90,7 @@ describe('style guidance on the web page', () => {
   const started = Date.now();
 
   beforeAll(async () => {
-    server = await buildAndServe();
-    if (!server.modelDir) throw new Error('no default model: neither weights/fmnist nor ../shared/golden exists');
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    logs = collectLogs(page);
+    ({ server, browser, page, logs } = await openServedPage({ width: 1280, height: 1000 }));
     await page.goto(`${server.url}?task=style`);
     const s = await waitForPhase(page, ['loaded', 'no-webgpu', 'lost'], 120_000, logs);
     expect(s.loadError, JSON.stringify(s.loadError)).toBeNull();
