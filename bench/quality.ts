@@ -90,21 +90,21 @@ async function residual(ctx: GpuContext, kind: CaseKind, res: Float32Array, gt: 
   return Math.sqrt(se / ya.length);
 }
 
-/** Inner steps and learning rate of a case and method: the per-case defaults or --K / --lr. */
-function caseSettings(kind: CaseKind, method: Method): { K: number; lr: number | [number, number] } {
+/** Inner steps and learning rate of a case and method: --K / --lr, else the per-case defaults. */
+function caseSettings(kind: CaseKind, method: Method, kArg = K_ARG, lrArg = LR_ARG): { K: number; lr: number | [number, number] } {
   const inner = method === 'newton' || method === 'no-jacobian';
-  const K = !inner ? 0 : K_ARG ? Number(K_ARG) : kind.startsWith('inpaint') ? 5 : 10;
-  const lrs = LR_ARG ? LR_ARG.split(':').map(Number) : kind.startsWith('inpaint') ? [0.5, 0.1] : [0.1];
+  const K = !inner ? 0 : kArg ? Number(kArg) : kind.startsWith('inpaint') ? 5 : 10;
+  const lrs = lrArg ? lrArg.split(':').map(Number) : kind.startsWith('inpaint') ? [0.5, 0.1] : [0.1];
   if (!Number.isInteger(K) || K < 0 || lrs.some((v) => !(v > 0))) throw new Error(`bad --K ${K_ARG} or --lr ${LR_ARG}`);
   return { K, lr: lrs.length === 2 ? [lrs[0]!, lrs[1]!] : lrs[0]! };
 }
 const lrText = (lr: number | [number, number]) => (Array.isArray(lr) ? lr.join(':') : String(lr));
 
-async function runMethod(ctx: GpuContext, models: TaskModels, kind: CaseKind, m: typeof METHODS[number], gt: ImageData4, S: number) {
+async function runMethod(ctx: GpuContext, models: TaskModels, kind: CaseKind, m: typeof METHODS[number],
+                         { K, lr }: ReturnType<typeof caseSettings>, gt: ImageData4, S: number) {
   const out = new Float32Array(N * 3 * S * S);
   let seconds = 0, evals = 0;
   let unknownAll: Float32Array | undefined;
-  const { K, lr } = caseSettings(kind, m.method);
   for (let i = 0; i < N; i += BATCH) {
     const b = Math.min(BATCH, N - i);
     const chunk: ImageData4 = { data: gt.data.subarray(i * 3 * S * S, (i + b) * 3 * S * S), shape: [b, 3, S, S] };
@@ -151,9 +151,8 @@ async function main(): Promise<void> {
   });
   // rows made before K and lr were recorded used the per-case defaults
   const defaults = (r: Row) => {
-    const m = ALL_METHODS.find((x) => x.name === r.method)!;
-    const inner = m.method === 'newton' || m.method === 'no-jacobian';
-    return { K: inner ? (r.case.startsWith('inpaint') ? 5 : 10) : 0, lr: r.case.startsWith('inpaint') ? '0.5:0.1' : '0.1' };
+    const c = caseSettings(r.case, ALL_METHODS.find((x) => x.name === r.method)!.method, '', '');
+    return { K: c.K, lr: lrText(c.lr) };
   };
   const rows: Row[] = args.includes('--append') && existsSync('bench/results/quality.json')
     ? (JSON.parse(readFileSync('bench/results/quality.json', 'utf8')).rows as Row[]).map((r) => ({ ...defaults(r), ...r, steps: r.steps ?? STEPS })).filter((r) => !runsNow(r)) : [];
@@ -173,7 +172,8 @@ async function main(): Promise<void> {
   for (const kind of CASES) {
     for (const m of METHODS) {
       if ((m.method === 'replace' || m.space) && !kind.startsWith('inpaint')) continue;
-      const { out, unknownAll, seconds, evals } = await runMethod(ctx, models, kind, m, gt, S);
+      const settings = caseSettings(kind, m.method);
+      const { out, unknownAll, seconds, evals } = await runMethod(ctx, models, kind, m, settings, gt, S);
       let p = 0, s = 0, pu = 0, su = 0;
       for (let i = 0; i < N; i++) {
         const a = out.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), b = gt.data.subarray(i * 3 * S * S, (i + 1) * 3 * S * S);
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
         residual_rms: await residual(ctx, kind, out, gt.data, known, S, N),
         fd: frechetDistance(featureStats(await features(ctx, clf, out, N, S), N, clf.config.feature_dim), gtStats, clf.config.feature_dim),
         seconds_per_image: seconds / N, evals_per_image: evals / N, steps: STEPS, load: Number(loadavg()[0].toFixed(1)),
-        K: caseSettings(kind, m.method).K, lr: lrText(caseSettings(kind, m.method).lr) };
+        K: settings.K, lr: lrText(settings.lr) };
       if (kind === 'superres-x4' && m.name === 'newton-exact') {
         let bp = 0;
         const tc = await buildCase(ctx, kind, gt, 0);

@@ -184,8 +184,9 @@ export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: 
   const H = Math.min(g.H, side * g.stride), W = Math.min(g.W, side * g.stride);
   // small images keep some of their batch, so that the proxy has >= 256 output pixels (a few
   // timer quanta on lavapipe) when the real problem has them
-  const side2 = Math.ceil(H / g.stride) * Math.ceil(W / g.stride), N = Math.min(g.N, Math.max(1, Math.floor((side * side * 4) / side2)));
-  const pg = convGeometry([N, C, H, W], [O, C, g.KH, g.KW], g.stride, g.pad);
+  const one = convGeometry([1, C, H, W], [O, C, g.KH, g.KW], g.stride, g.pad);
+  const N = Math.min(g.N, Math.max(1, Math.floor((4 * side * side) / (one.Ho * one.Wo))));
+  const pg = { ...one, N };
   return {
     op: 'conv2d', shapeClass, dtype: `${types.T}/${types.W}`, candidates: conv2dChoices(ctx, g),
     proxy(c) {
