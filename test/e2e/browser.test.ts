@@ -18,7 +18,7 @@ import { fileByteSource } from '../../src/weights/byte_source_node.js';
 import { openSafetensors } from '../../src/weights/index.js';
 import { toTaskRequest, type TaskSpec } from '../../web/task_spec.js';
 import {
-  artifactPath, launchChromium, openServedPage, snapshot, waitForPhase, waitForText, type WebServer,
+  artifactPath, launchChromium, openServedPage, runOnPage, snapshot, waitForPhase, waitForText, type WebServer,
 } from './browser_helpers.js';
 
 /**
@@ -128,17 +128,7 @@ describe('web page in headless Chromium', () => {
     await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.6, { steps: 12 });
     await page.mouse.up();
     await waitForText(page, '#input-caption', 'pixels to fill');
-    await page.fill('#prompt', 'a coat');
-    await page.fill('#steps', '4');
-    await page.fill('#K', '2');
-    await page.fill('#seed', '1234');
-
-    const t0 = Date.now();
-    await page.click('#run');
-    const done = await waitForPhase(page, ['loaded', 'lost'], 240_000, logs);
-    const browserSeconds = (Date.now() - t0) / 1000;
-    expect(done.runError, `${done.runError}\n${logs.join('\n')}`).toBeNull();
-    expect(done.hasResult).toBe(true);
+    const { done, seconds: browserSeconds } = await runOnPage(page, logs, { prompt: 'a coat', steps: 4, K: 2, seed: 1234 });
     expect(done.previews).toBeGreaterThanOrEqual(1);          // an intermediate x0 was decoded and shown
     expect(await page.locator('#download').isVisible()).toBe(true);
     expect(await page.locator('#download').getAttribute('href')).toMatch(/^blob:/);

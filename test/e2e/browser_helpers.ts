@@ -127,3 +127,16 @@ export async function waitForText(page: Page, selector: string, text: string, op
     throw new Error(`${selector}: expected text ${JSON.stringify(text)}, got ${JSON.stringify(got)}`, { cause: e });
   }
 }
+
+/** Fills the run settings, clicks Run and waits for the result; a run error or no result throws. */
+export async function runOnPage(page: Page, logs: string[], settings: { prompt: string; steps: number; K: number; seed: number }): Promise<{ done: PageSnapshot; seconds: number }> {
+  await page.fill('#prompt', settings.prompt);
+  await page.fill('#steps', String(settings.steps));
+  await page.fill('#K', String(settings.K));
+  await page.fill('#seed', String(settings.seed));
+  const t0 = Date.now();
+  await page.click('#run');
+  const done = await waitForPhase(page, ['loaded', 'lost'], 240_000, logs);
+  if (done.runError !== null || !done.hasResult) throw new Error(`the run failed: ${done.runError ?? 'no result'}\n${logs.join('\n')}`);
+  return { done, seconds: (Date.now() - t0) / 1000 };
+}

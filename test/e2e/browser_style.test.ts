@@ -21,7 +21,7 @@ import { encodeSafetensors, openSafetensors } from '../../src/weights/index.js';
 import type { ClipInfo } from '../../web/protocol.js';
 import { NO_CLIP_MESSAGE, toTaskRequest, type TaskSpec } from '../../web/task_spec.js';
 import {
-  artifactPath, GOLDEN, openServedPage, waitForPhase, waitForText, type WebServer,
+  artifactPath, GOLDEN, openServedPage, runOnPage, waitForPhase, waitForText, type WebServer,
 } from './browser_helpers.js';
 
 const CLIP_DIR = join(GOLDEN, 'goldens_style', 'clip_vision');
@@ -193,16 +193,7 @@ describe('style guidance on the web page', () => {
     await page.setInputFiles('#clip-file-input', [CLIP_FILE, CLIP_CONFIG]);
     const c = await waitForClip(page, logs);
     expect(c.clip).toMatchObject({ name: 'model.safetensors', configFrom: 'config.json', layers: 3 });
-    await page.fill('#prompt', 'a dress');
-    await page.fill('#steps', '2');
-    await page.fill('#K', '2');
-    await page.fill('#seed', '77');
-    const t0 = Date.now();
-    await page.click('#run');
-    const done = await waitForPhase(page, ['loaded', 'lost'], 240_000, logs);
-    const browserSeconds = (Date.now() - t0) / 1000;
-    expect(done.runError, `${done.runError}\n${logs.join('\n')}`).toBeNull();
-    expect(done.hasResult).toBe(true);
+    const { seconds: browserSeconds } = await runOnPage(page, logs, { prompt: 'a dress', steps: 2, K: 2, seed: 77 });
     await page.screenshot({ path: artifactPath('browser-style.png'), fullPage: true });
 
     const { spec, result } = await page.evaluate(() => {
