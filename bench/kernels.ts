@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   const info = { vendor: ctx.adapter.vendor, architecture: ctx.adapter.architecture, description: ctx.adapter.description };
   const load = `load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} CPUs`;
   const { exportVariantCache } = await import('../src/kernels/select_variant.js');
-  writeJson('bench/results/kernels.json', { adapter: info, load, results, selected: chosen, summary, variantCache: exportVariantCache() });
+  writeJson('bench/results/kernels.json', { adapter: info, load, results, selected: chosen, summary, variantCache: exportVariantCache(ctx) });
   if (!process.argv.includes('--no-md') && !filter) {
     const gf = (r: KernelBenchResult, ms: number) => (r.gflops ? ((r.gflops * r.ms) / ms).toFixed(2) : '-');
     const rows = results.map((r) => [r.kernel, r.label, r.ms.toFixed(2), r.msMin.toFixed(2), gf(r, r.ms), gf(r, r.msMin), r.gbps.toFixed(2)]);

@@ -34,7 +34,7 @@ export interface Timing { median: number; min: number }
 
 export async function timeIt(ctx: GpuContext, fn: () => Promise<void> | void, reps: number): Promise<Timing> {
   await fn(); await ctx.sync();                    // warm-up: shader compilation, pool growth,
-  await variantsSettled(); await ctx.sync();       // and the matmul variant measurements it started
+  await variantsSettled(ctx); await ctx.sync();       // and the matmul variant measurements it started
   const ms: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();

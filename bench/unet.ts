@@ -54,7 +54,7 @@ async function benchModel(ctx: GpuContext, name: string, unet: UNet2DConditionMo
     // warm-up: pipelines compiled, pool filled, and the kernel variants of every new shape class
     // measured (in the background) before anything is timed; then one more run on the final choices
     await once();
-    await variantsSettled();
+    await variantsSettled(ctx);
     await once();
     ctx.pool.resetPeak();
     const times: number[] = [];

@@ -8,6 +8,7 @@ import { packParams, type Kernel, type KernelTypes } from './kernel.js';
 import { PipelineCache } from './pipeline_cache.js';
 import { check, DTYPE_BYTES, GpuTensor, numel, shapeStr, type DType } from './tensor.js';
 import { GpuTimer, type TimedDispatch } from './timing.js';
+import { VariantTable } from './variant_table.js';
 
 export interface AdapterDescription {
   vendor: string;
@@ -36,6 +37,8 @@ export class GpuContext {
   readonly limits: GPUSupportedLimits;
   /** bytes of non-pooled buffers alive (weights, uploads) */
   residentBytes = 0;
+  /** which kernel variant each shape class uses on this device (entries never change once set) */
+  readonly variants = new VariantTable();
   /** module path stack used to label timings (`down_blocks.0.resnets.1`) */
   readonly scope: string[] = [];
 

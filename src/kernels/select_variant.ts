@@ -1,18 +1,21 @@
 // Kernel variants are chosen per adapter BY MEASUREMENT (ratchet's select_kernel, decided by a
-// stopwatch instead of rules): the first time an op meets a shape class, every valid variant runs
-// a small proxy problem of that class and the fastest wins. Choices are cached in memory under
-// adapter + op + shape class + dtypes, and the cache can be exported / imported as a JSON object
-// (the Node CLI keeps it in ~/.cache/tether/variants.json). Ops are synchronous (they only record
-// dispatches), so a measurement cannot finish inside the first call: that call uses the
-// wrapper's provisional variant and the measurement runs in the background; `await tuneVariant()`
-// (or `variantsSettled()`) waits for the measured choice. Forcing: `forceVariant(op, v)` or the
-// environment variable TETHER_MATMUL_VARIANT / TETHER_CONV2D_VARIANT; tests pass `variant` per call.
+// stopwatch instead of rules): every valid variant runs a small proxy problem of a shape class and
+// the fastest wins. Choices live in the context's VariantTable (src/gpu/variant_table.ts), whose
+// entries never change once set. Ops are synchronous (they only record dispatches), so a class met
+// for the first time cannot be measured inside that call: it uses the wrapper's provisional
+// variant, and the class waits in `table.pending` until `settleVariants(ctx)` measures it. Nothing
+// measures in the background: tasks run a discovery pass, settle, and then run with the table
+// frozen (src/pipeline/variant_warmup.ts), so no choice changes during a run. Forcing:
+// `forceVariant(op, v)` or TETHER_MATMUL_VARIANT / TETHER_CONV2D_VARIANT (debugging); tests pass
+// `variant` per call.
 import type { GpuContext } from '../gpu/context.js';
 import { adapterName } from '../gpu/device.js';
 import { BufferUsage, MapMode } from '../gpu/flags.js';
 import { packParams, type Kernel, type KernelTypes } from '../gpu/kernel.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import type { VariantRecord } from '../gpu/variant_table.js';
 
+export type { VariantRecord } from '../gpu/variant_table.js';
 export type KernelOp = 'matmul' | 'conv2d';
 
 /** One dispatch, fully described: what ctx.dispatch records, and what the tuner times on its own. */
@@ -42,15 +45,6 @@ export interface TuneRequest<V extends string> {
   proxy(ctx: GpuContext): { label: string; plan(v: V): DispatchPlan[]; dispose(): void };
 }
 
-export interface VariantRecord {
-  variant: string;
-  /** ms of each candidate on the proxy problem: its fastest of TUNE_ROUNDS interleaved runs */
-  ms: Record<string, number>;
-  proxy: string;
-}
-
-const cache = new Map<string, VariantRecord>();
-const inflight = new Map<string, Promise<string>>();
 const forced = new Map<KernelOp, string>();
 const chains = new WeakMap<GpuContext, Promise<unknown>>();
 let autoTune = true;
@@ -61,7 +55,7 @@ export function variantKey(ctx: GpuContext, op: KernelOp, shapeClass: string, dt
   return `${adapterName(ctx.adapter)}|${op}|${shapeClass}|${dtype}`;
 }
 
-/** Forces `op` to one variant everywhere (undefined: back to measurement). */
+/** Forces `op` to one variant everywhere (undefined: back to the table). */
 export function forceVariant(op: KernelOp, variant: string | undefined): void {
   if (variant === undefined) forced.delete(op);
   else forced.set(op, variant);
@@ -73,56 +67,96 @@ export function forcedVariant(op: KernelOp): string | undefined {
   return forced.get(op) ?? (env?.[`TETHER_${op.toUpperCase()}_VARIANT`] || undefined);
 }
 
-/** false: never measure in the background; unmeasured classes keep the provisional variant. */
+/**
+ * false: settling never measures; a class met for the first time is pinned to its provisional
+ * variant at once (tests that compare against references need no timing runs).
+ */
 export function setAutoTune(on: boolean): void {
   autoTune = on;
 }
 
-export function exportVariantCache(): Record<string, VariantRecord> {
-  return Object.fromEntries(cache);
+export function exportVariantCache(ctx: GpuContext): Record<string, VariantRecord> {
+  return ctx.variants.toJSON().entries;
 }
 
 /** Loads choices saved by exportVariantCache() (entries for other adapters are simply never hit). */
-export function importVariantCache(saved: Record<string, VariantRecord>): void {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v && typeof v.variant === 'string') cache.set(k, { variant: v.variant, ms: v.ms ?? {}, proxy: v.proxy ?? '' });
-  }
+export function importVariantCache(ctx: GpuContext, saved: Record<string, VariantRecord>): void {
+  ctx.variants.load({ version: 1, entries: saved, discovered: [] });
 }
 
-export function clearVariantCache(): void {
-  cache.clear();
+export function clearVariantCache(ctx: GpuContext): void {
+  ctx.variants.clear();
 }
 
-/** The cached record of a class, if it was measured (or imported). */
+/** The table's record of a class, if it was measured, pinned or imported. */
 export function cachedVariant(ctx: GpuContext, op: KernelOp, shapeClass: string, dtype: string): VariantRecord | undefined {
-  return cache.get(variantKey(ctx, op, shapeClass, dtype));
+  return ctx.variants.get(variantKey(ctx, op, shapeClass, dtype));
 }
 
 /**
- * The variant for this call: forced, else measured (cached), else `provisional` while the
- * measurement of this class starts in the background.
+ * The variant for this call: forced, else the table's, else `provisional` — pinned at once when
+ * the table is frozen (or measuring is off or there is nothing to choose from), otherwise with
+ * the class left pending for settleVariants().
  */
 export function selectVariant<V extends string>(ctx: GpuContext, req: TuneRequest<V>, provisional: V): V {
+  const table = ctx.variants;
+  const key = variantKey(ctx, req.op, req.shapeClass, req.dtype);
   const f = forcedVariant(req.op);
   if (f !== undefined) {
     if (!req.candidates.includes(f as V)) {
       throw new Error(`${req.op}: forced variant '${f}' is not one of [${req.candidates.join(', ')}] on this adapter`);
     }
+    table.noteUse(key, `forced:${f}`);
     return f as V;
   }
-  const hit = cache.get(variantKey(ctx, req.op, req.shapeClass, req.dtype));
-  if (hit && req.candidates.includes(hit.variant as V)) return hit.variant as V;
-  if (autoTune && req.candidates.length > 1) void tuneVariant(ctx, req).catch(() => undefined);
+  const hit = table.get(key);
+  if (hit) {
+    // a class can hold geometries some variants cannot run (e.g. 'rows' needs widths that are
+    // multiples of 4): those use the provisional variant, a fixed function of the geometry, and the
+    // entry stays as it is (it may already have been used in this run)
+    const v = req.candidates.includes(hit.variant as V) ? hit.variant as V : provisional;
+    table.noteUse(key, v);
+    return v;
+  }
+  if (table.frozen || !autoTune || req.candidates.length < 2) {
+    const why = table.frozen ? 'pinned: first met while the table was frozen' : !autoTune ? 'pinned: measuring off' : 'the only candidate';
+    table.set(key, { variant: provisional, ms: {}, proxy: why });
+    table.noteUse(key, provisional);
+    return provisional;
+  }
+  if (!table.pending.has(key)) table.pending.set(key, () => measureVariant(ctx, req));
   return provisional;
 }
 
-/** Measures every candidate on the class's proxy (once per key) and caches the fastest. */
-export function tuneVariant<V extends string>(ctx: GpuContext, req: TuneRequest<V>): Promise<V> {
+/** Measures every class met but not yet chosen (one after the other); resolves when all are set. */
+export async function settleVariants(ctx: GpuContext): Promise<void> {
+  const table = ctx.variants;
+  while (table.pending.size > 0) {
+    const [key, measure] = table.pending.entries().next().value!;
+    table.pending.delete(key);
+    table.set(key, await measure());
+  }
+}
+
+/** Back-compat name for settleVariants (benches call it after a warm-up forward). */
+export const variantsSettled = settleVariants;
+
+/**
+ * The class's variant: the table's when it has a valid one, else measured now — and set, unless
+ * the class already has an entry (entries never change; benches then just get the measurement).
+ */
+export async function tuneVariant<V extends string>(ctx: GpuContext, req: TuneRequest<V>): Promise<V> {
   const key = variantKey(ctx, req.op, req.shapeClass, req.dtype);
-  const hit = cache.get(key);
-  if (hit && req.candidates.includes(hit.variant as V)) return Promise.resolve(hit.variant as V);
-  const running = inflight.get(key);
-  if (running) return running as Promise<V>;
+  const hit = ctx.variants.get(key);
+  if (hit && req.candidates.includes(hit.variant as V)) return hit.variant as V;
+  if (ctx.variants.frozen) throw new Error(`${req.op}: cannot measure ${req.shapeClass} while the variant table is frozen (during a run)`);
+  const rec = await measureVariant(ctx, req);
+  ctx.variants.pending.delete(key);
+  ctx.variants.set(key, rec);
+  return rec.variant as V;
+}
+
+async function measureVariant<V extends string>(ctx: GpuContext, req: TuneRequest<V>): Promise<VariantRecord> {
   // one measurement at a time per context, so timings never overlap each other
   const job = (chains.get(ctx) ?? Promise.resolve()).catch(() => undefined).then(async () => {
     const proxy = req.proxy(ctx);
@@ -141,20 +175,13 @@ export function tuneVariant<V extends string>(ctx: GpuContext, req: TuneRequest<
         }
       }
       const best = req.candidates.reduce((a, b) => (ms[b]! < ms[a]! ? b : a));
-      cache.set(key, { variant: best, ms, proxy: proxy.label });
-      return best;
+      return { variant: best, ms, proxy: proxy.label };
     } finally {
       proxy.dispose();
     }
-  }).finally(() => inflight.delete(key));
+  });
   chains.set(ctx, job);
-  inflight.set(key, job);
   return job;
-}
-
-/** Resolves when every background measurement started so far has finished. */
-export async function variantsSettled(): Promise<void> {
-  await Promise.allSettled([...inflight.values()]);
 }
 
 /**

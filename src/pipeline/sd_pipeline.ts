@@ -34,6 +34,7 @@ export function taskModels(ctx: GpuContext, sd: StableDiffusionModel): TaskModel
   };
 
   return {
+    id: `${sd.name}|${sd.weightDtype}`,
     codec,
     latentChannels: sd.configs.unet.in_channels,
     noiseModel,
@@ -45,7 +46,9 @@ export function taskModels(ctx: GpuContext, sd: StableDiffusionModel): TaskModel
       const C = sd.configs.text_encoder.hiddenSize;
       if (hit) return c.upload(hit, [prompts.length, ids[0]!.length, C]);
       const out = te.forward(c, ids);
-      embCache.set(key, await c.read(out.last_hidden_state));
+      // cache only embeddings made with every kernel variant chosen (a discovery pass computes
+      // with provisional ones, and its results must not leak into the run)
+      if (c.variants.frozen) embCache.set(key, await c.read(out.last_hidden_state));
       c.release(out.pooler_output);
       return out.last_hidden_state;
     },

@@ -17,12 +17,15 @@ import { makeDenoise, type Guidance, type NoiseModel } from '../sampler/guidance
 import type { NoiseSource } from '../sampler/noise.js';
 import { Tracer } from '../sampler/tracer.js';
 import { withStyle, type StyleRequest } from './style_task.js';
+import { prepareVariants } from './variant_warmup.js';
 
 export type TaskName = 'generate' | 'inpaint' | 'superres' | 'deblur' | 'colorize';
 export type InpaintSpace = 'latent' | 'pixel';
 
 /** What a pipeline exposes to tasks (implemented over the loaded models in sd_pipeline.ts). */
 export interface TaskModels {
+  /** names the model and its weight dtype (part of a run's variant signature) */
+  readonly id?: string;
   readonly codec: LatentCodec;
   readonly latentChannels: number;
   readonly noiseModel: NoiseModel;
@@ -69,9 +72,25 @@ export interface TaskRequest {
   style?: StyleRequest;
 }
 
-export interface TaskResult { image: ImageData4; latent: Float32Array; evals: number; calls: number; seconds: number }
+export interface TaskResult {
+  image: ImageData4; latent: Float32Array; evals: number; calls: number;
+  /** the run itself (after kernel variants were chosen) */
+  seconds: number;
+  /** hash of the kernel-variant entries the run used: runs with equal hashes, seeds and inputs are bit-identical */
+  variants: string;
+}
 
+/**
+ * Runs a task. Kernel variants are chosen first (variant_warmup.ts) and the variant table stays
+ * frozen for the whole run, so the same seed, model, adapter and table give the same bits.
+ */
 export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest): Promise<TaskResult> {
+  await prepareVariants(ctx, m, req, (r) => runFrozen(ctx, m, r));
+  ctx.variants.beginRun();
+  return ctx.variants.frozenWhile(() => runFrozen(ctx, m, req));
+}
+
+async function runFrozen(ctx: GpuContext, m: TaskModels, req: TaskRequest): Promise<TaskResult> {
   const started = Date.now();
   const f = m.codec.factor;
   const { outH, outW, N } = outputSize(req, f);
@@ -88,8 +107,10 @@ export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest):
   try {
     // 3. sample
     let latent: GpuTensor, evals: number, calls: number;
-    if (req.task === 'generate' && req.settings.method === 'none' && !req.trace?.enabled) {
-      ({ latent, evals, calls } = await sampleDdim(ctx, denoise, req.noise, latentShape, req.settings.steps, req.onProgress, req.signal));
+    // tracing observes and never steers: plain generation is diffusers' DDIM with or without it
+    if (req.task === 'generate' && req.settings.method === 'none') {
+      ({ latent, evals, calls } = await sampleDdim(ctx, denoise, req.noise, latentShape, req.settings.steps,
+        { onProgress: req.onProgress, signal: req.signal, trace: req.trace }));
     } else {
       ({ latent, evals, calls } = await sampleConstrained(ctx, {
         denoise, constraint, noise: req.noise, latentShape, settings: req.settings,
@@ -102,7 +123,7 @@ export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest):
     await req.trace?.tensor('result_image', img);
     const result: TaskResult = {
       image: { data: await ctx.read(img), shape: img.shape as [number, number, number, number] },
-      latent: await ctx.read(latent), evals, calls, seconds: (Date.now() - started) / 1000,
+      latent: await ctx.read(latent), evals, calls, seconds: (Date.now() - started) / 1000, variants: ctx.variants.usedHash(),
     };
     ctx.release(img, latent);
     return result;

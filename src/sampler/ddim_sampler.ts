@@ -5,9 +5,17 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import type { Denoise, Progress, SampleResult } from './constrained_sampler.js';
 import { ddimStep, ddimTimesteps } from './ddim.js';
 import type { NoiseSource } from './noise.js';
+import { Tracer } from './tracer.js';
+
+export interface DdimOptions {
+  onProgress?: (p: Progress) => void | Promise<void>;
+  signal?: AbortSignal;
+  /** records step{i}.x, .eps, .x0, .x_next and result_latent (observes only) */
+  trace?: Tracer;
+}
 
 export async function sampleDdim(ctx: GpuContext, denoise: Denoise, noise: NoiseSource, latentShape: number[], steps: number,
-                                 onProgress?: (p: Progress) => void | Promise<void>, signal?: AbortSignal): Promise<SampleResult> {
+                                 { onProgress, signal, trace = Tracer.off }: DdimOptions = {}): Promise<SampleResult> {
   const [N] = latentShape;
   const size = latentShape.slice(1).reduce((a, b) => a * b, 1);
   const started = Date.now();
@@ -17,13 +25,16 @@ export async function sampleDdim(ctx: GpuContext, denoise: Denoise, noise: Noise
   const ts = ddimTimesteps(steps);
   for (let i = 0; i < ts.length; i++) {
     signal?.throwIfAborted();
+    await trace.tensor(`step${i}.x`, x);
     const eps = await denoise(x, ts[i]);
     evals += N; calls++;
     const step = ddimStep(ctx, x, eps, ts[i], steps);
+    await trace.tensor(`step${i}.eps`, eps); await trace.tensor(`step${i}.x0`, step.x0); await trace.tensor(`step${i}.x_next`, step.prev);
     ctx.release(x, eps, x0 ?? undefined);
     x = step.prev; x0 = step.x0;
     await onProgress?.({ step: i + 1, steps: ts.length, t: ts[i], evals, calls, elapsedMs: Date.now() - started, x0 });
   }
   ctx.release(x0 ?? undefined);
+  await trace.tensor('result_latent', x);
   return { latent: x, evals, calls };
 }

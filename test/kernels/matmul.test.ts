@@ -111,25 +111,48 @@ describe('shapes and selection', () => {
   });
 
   gpuTest('tuneVariant times every candidate (interleaved rounds), caches, exports and imports', async (ctx) => {
-    await variantsSettled();  // background measurements of earlier tests
-    clearVariantCache();
+    clearVariantCache(ctx);
     const req = matmulTuneRequest(ctx, 'kk', 200, 300, 320, { T: 'f32', W: 'f32' });
     const v = await tuneVariant(ctx, req);
     expect(req.candidates).toContain(v);
     const key = variantKey(ctx, 'matmul', req.shapeClass, req.dtype);
-    const saved = exportVariantCache();
+    const saved = exportVariantCache(ctx);
     const rec = saved[key]!;
     expect(rec).toEqual(cachedVariant(ctx, 'matmul', req.shapeClass, req.dtype));
     expect(Object.keys(rec.ms).sort()).toEqual([...req.candidates].sort());
     expect(rec.ms[v]).toBe(Math.min(...Object.values(rec.ms)));
     expect(await tuneVariant(ctx, req)).toBe(v);  // cached: no second measurement
-    clearVariantCache();
-    importVariantCache(JSON.parse(JSON.stringify({ [key]: { ...rec, variant: 'naive' } })));
+    clearVariantCache(ctx);
+    importVariantCache(ctx, JSON.parse(JSON.stringify({ [key]: { ...rec, variant: 'naive' } })));
     expect(selectVariant(ctx, req, 'tiled')).toBe('naive');  // an imported choice is used as is
     forceVariant('matmul', 'regblock');
     expect(selectVariant(ctx, req, 'tiled')).toBe('regblock');
     forceVariant('matmul', 'nonsense');
     expect(() => selectVariant(ctx, req, 'tiled')).toThrow(/forced variant 'nonsense'/);
+  });
+
+  gpuTest('a class met while not frozen waits for settleVariants; met while frozen, it is pinned and never changes', async (ctx) => {
+    clearVariantCache(ctx);
+    const a = matmulTuneRequest(ctx, 'kk', 200, 300, 320, { T: 'f32', W: 'f32' });
+    const b = matmulTuneRequest(ctx, 'mn', 2000, 40, 40, { T: 'f32', W: 'f32' });
+    expect(a.shapeClass).not.toBe(b.shapeClass);
+    const provisional = a.candidates[0]!;
+    expect(selectVariant(ctx, a, provisional)).toBe(provisional);      // nothing measured in the background
+    expect(cachedVariant(ctx, 'matmul', a.shapeClass, a.dtype)).toBeUndefined();
+    expect(ctx.variants.pending.size).toBe(1);
+    await variantsSettled(ctx);
+    const measured = cachedVariant(ctx, 'matmul', a.shapeClass, a.dtype)!;
+    expect(Object.keys(measured.ms).sort()).toEqual([...a.candidates].sort());
+    expect(ctx.variants.pending.size).toBe(0);
+    const other = b.candidates.find((v) => v !== b.candidates[0])!;
+    await ctx.variants.frozenWhile(async () => {
+      expect(selectVariant(ctx, b, other)).toBe(other);                // pinned to the provisional at once
+      await expect(tuneVariant(ctx, b)).resolves.toBe(other);          // a valid entry: nothing to measure
+    });
+    expect(ctx.variants.pending.size).toBe(0);
+    expect(cachedVariant(ctx, 'matmul', b.shapeClass, b.dtype)).toMatchObject({ variant: other, ms: {} });
+    ctx.variants.set(variantKey(ctx, 'matmul', b.shapeClass, b.dtype), { variant: b.candidates[0]!, ms: {}, proxy: '' });
+    expect(selectVariant(ctx, b, b.candidates[0]!)).toBe(other);       // entries never change once set
   });
 });
 
