@@ -18,6 +18,7 @@ import { seededNoise } from '../sampler/noise.js';
 import { nodeModelFiles } from '../weights/model_source_node.js';
 import { embeddedModelPath } from './inputs_node.js';
 import { writePngAtomic } from './png_node.js';
+import { loadVariantCache, saveVariantCache } from './variant_cache_node.js';
 
 interface DemoOptions { model?: string; images: string; steps: string; seed: string; output: string; schedule: 'exact' | 'fused' }
 
@@ -50,6 +51,7 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
   const N = Number(o.images), steps = Number(o.steps), seed = Number(o.seed);
   if (!Number.isInteger(N) || N < 1 || N > 16) throw new Error(`--images must be an integer in 1..16 (got ${o.images})`);
   const ctx = deps.ctx ?? await createNodeGpuContext();
+  loadVariantCache(ctx);
   const dtype = ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
   const sd = await loadPipelineFromPath(ctx, model, { weightDtype: dtype });
   const models = taskModels(ctx, sd);
@@ -93,6 +95,7 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
     process.stdout.write(`\r  ${label}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s${' '.repeat(30)}\n`);
   }
 
+  saveVariantCache(ctx);
   printTable(rows);
   await writePngAtomic(o.output, grid(rows, S), { Software: 'tether-sd demo' });
   console.log(`\nwrote ${o.output}: one row per (task, image): observation | result | ground truth`);

@@ -17,6 +17,7 @@ import { Tracer } from '../sampler/tracer.js';
 import { writeSafetensorsAtomic } from '../weights/safetensors_write_node.js';
 import { embeddedModelPath, readImageArg, readMaskArg, readNoiseArg } from './inputs_node.js';
 import { writePngAtomic } from './png_node.js';
+import { loadVariantCache, saveVariantCache } from './variant_cache_node.js';
 import { progressBar } from './progress.js';
 import { addSamplingOptions, parseSampling, type SamplingOptions } from './sampling_options.js';
 
@@ -104,6 +105,7 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
 
   // 2. GPU and model
   const ctx = deps.ctx ?? await createNodeGpuContext();
+  loadVariantCache(ctx);                                  // the same table -> the same kernels -> the same bits
   const dtype = o.dtype === 'auto' ? (ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32') : o.dtype;
   const sd = await loadPipelineFromPath(ctx, modelPath, { weightDtype: dtype, config: o.config });
   const cleanup: (() => void)[] = [];
@@ -134,11 +136,13 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
     const bar = progressBar(task, Boolean(o.quiet));
     req.onProgress = (p) => bar.update(p);
     const result = await runTask(ctx, models, req as TaskRequest).finally(() => bar.stop());
+    const unsaved = saveVariantCache(ctx);
+    if (unsaved && !o.quiet) process.stderr.write(`tether ${task}: ${unsaved}\n`);
 
     // 3. outputs (atomic)
     const [n, c, H, W] = result.image.shape;
     const params = { task: cliTask, model: sd.name, prompt: o.prompt, negative_prompt: o.negativePrompt, seed: o.noise ? null : seed,
-      noise: o.noise ?? null, ...settings, guidance, scale: req.scale, kernel: req.downscaleKernel, sigma: req.blurSigma, inpaintSpace: req.inpaintSpace, software: `tether-sd ${VERSION}` };
+      noise: o.noise ?? null, ...settings, guidance, scale: req.scale, kernel: req.downscaleKernel, sigma: req.blurSigma, inpaintSpace: req.inpaintSpace, software: `tether-sd ${VERSION}`, variants: result.variants };
     const text = { parameters: JSON.stringify(params), Software: `tether-sd ${VERSION}` };
     for (let i = 0; i < n; i++) {
       const path = n === 1 ? o.output : o.output.replace(/\.png$/i, `-${i}.png`);
