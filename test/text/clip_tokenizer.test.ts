@@ -99,24 +99,15 @@ describe('CLIPTokenizer clean-up and special tokens', () => {
     expect(tok.decode(ids('café 😀'))).toBe('<|startoftext|> café 😀 <|endoftext|>');
   });
 
-  it('constructs in < 300 ms and encodes a 77-token prompt in < 5 ms', () => {
-    let build = Infinity;
-    let t: CLIPTokenizer = tok;
-    for (let r = 0; r < 3; r++) {
-      const t0 = performance.now();
-      t = make();
-      build = Math.min(build, performance.now() - t0);
-    }
+  // Construction and encoding speed is measured in bench/tokenizer.ts (`npm run bench:tokenizer`):
+  // timing belongs in benches, never in tests (a '< 300 ms' assertion here failed CI under load).
+  it('a fresh tokenizer and one with a cleared cache encode exactly as the first', () => {
     const long = cases[cases.length - 1].prompt + ' ' + cases[5].prompt;
-    let cold = Infinity;
-    for (let r = 0; r < 5; r++) {
-      t.resetCache();
-      const t0 = performance.now();
-      t.encode(long);
-      cold = Math.min(cold, performance.now() - t0);
-    }
-    console.log(`clip_tokenizer: construct ${build.toFixed(1)} ms, cold encode ${cold.toFixed(3)} ms`);
-    expect(build).toBeLessThan(300);
-    expect(cold).toBeLessThan(5);
+    const want = tok.encode(long).inputIds;
+    const fresh = make();
+    expect(fresh.encode(long).inputIds).toEqual(want);
+    fresh.resetCache();
+    expect(fresh.encode(long).inputIds).toEqual(want);
+    expect(want.length).toBe(77);
   });
 });
