@@ -17,6 +17,7 @@ import { makeDenoise, type Guidance, type NoiseModel } from '../sampler/guidance
 import type { NoiseSource } from '../sampler/noise.js';
 import { Tracer } from '../sampler/tracer.js';
 import { withStyle, type StyleRequest } from './style_task.js';
+import { keepKnown } from './keep_known.js';
 import { prepareVariants } from './variant_warmup.js';
 
 export type TaskName = 'generate' | 'inpaint' | 'superres' | 'deblur' | 'colorize';
@@ -70,12 +71,20 @@ export interface TaskRequest {
   signal?: AbortSignal;
   /** style guidance (CLIP Gram loss) on top of the task, or alone with 'generate' */
   style?: StyleRequest;
+  /**
+   * inpaint: paste the known pixels back after decoding, with the seam feathered over `feather`
+   * pixels into the hole (keep_known.ts). Default on, feather = half the VAE's down-sampling factor.
+   */
+  keepKnown?: boolean;
+  feather?: number;
 }
 
 export interface TaskResult {
   image: ImageData4; latent: Float32Array; evals: number; calls: number;
   /** the run itself (after kernel variants were chosen) */
   seconds: number;
+  /** inpainting with keepKnown: the decoded result before the known pixels were pasted back */
+  rawImage?: ImageData4;
   /** hash of the kernel-variant entries the run used: runs with equal hashes, seeds and inputs are bit-identical */
   variants: string;
 }
@@ -87,7 +96,13 @@ export interface TaskResult {
 export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest): Promise<TaskResult> {
   await prepareVariants(ctx, m, req, (r) => runFrozen(ctx, m, r));
   ctx.variants.beginRun();
-  return ctx.variants.frozenWhile(() => runFrozen(ctx, m, req));
+  const result = await ctx.variants.frozenWhile(() => runFrozen(ctx, m, req));
+  if (req.task === 'inpaint' && req.keepKnown !== false && req.mask && req.image) {
+    const feather = req.feather ?? m.codec.factor / 2;   // measured: bench/RESULTS.md 'Keeping known pixels'
+    const image = keepKnown(result.image.data, req.image.data, req.mask.data, result.image.shape, { feather });
+    return { ...result, rawImage: result.image, image: { data: image, shape: result.image.shape } };
+  }
+  return result;
 }
 
 async function runFrozen(ctx: GpuContext, m: TaskModels, req: TaskRequest): Promise<TaskResult> {
