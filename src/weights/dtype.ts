@@ -78,25 +78,81 @@ function f16ToF32Table(): Float32Array {
   return f16Table;
 }
 
-export function f16ArrayToF32(src: Uint16Array): Float32Array {
+/**
+ * Counts filled in by the bulk conversions below while they touch each value anyway, so a loader
+ * can refuse damaged weights without a second pass over them.
+ */
+export interface FloatStats {
+  /** NaN or +-Inf values in the source. */
+  nonFinite: number;
+  /** Finite source values that became +-Inf when narrowed to f16 (|x| >= 65520). */
+  overflowF16: number;
+}
+
+export const newFloatStats = (): FloatStats => ({ nonFinite: 0, overflowF16: 0 });
+
+export function f16ArrayToF32(src: Uint16Array, stats?: FloatStats): Float32Array {
   const table = f16ToF32Table();
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = table[src[i]!]!;
+  if (!stats) {
+    for (let i = 0; i < src.length; i++) out[i] = table[src[i]!]!;
+    return out;
+  }
+  let bad = 0;
+  for (let i = 0; i < src.length; i++) {
+    const h = src[i]!;
+    if ((h & 0x7c00) === 0x7c00) bad++; // all-ones exponent: Inf or NaN
+    out[i] = table[h]!;
+  }
+  stats.nonFinite += bad;
   return out;
 }
 
-export function f32ArrayToF16(src: Float32Array): Uint16Array {
+export function f32ArrayToF16(src: Float32Array, stats?: FloatStats): Uint16Array {
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   const out = new Uint16Array(src.length);
-  for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16Bits(bits[i]!);
+  if (!stats) {
+    for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16Bits(bits[i]!);
+    return out;
+  }
+  let bad = 0, over = 0;
+  for (let i = 0; i < bits.length; i++) {
+    const u = bits[i]!, h = f32BitsToF16Bits(u);
+    if ((u & 0x7f800000) === 0x7f800000) bad++;
+    else if ((h & 0x7c00) === 0x7c00) over++;
+    out[i] = h;
+  }
+  stats.nonFinite += bad;
+  stats.overflowF16 += over;
   return out;
+}
+
+/** NaN/Inf count of f32 values used as they are (no conversion loop to ride on). */
+export function countNonFiniteF32(src: Float32Array): number {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  let bad = 0;
+  for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7f800000) === 0x7f800000) bad++;
+  return bad;
+}
+
+/** NaN/Inf count of f16 bit patterns used as they are. */
+export function countNonFiniteF16Bits(src: Uint16Array): number {
+  let bad = 0;
+  for (let i = 0; i < src.length; i++) if ((src[i]! & 0x7c00) === 0x7c00) bad++;
+  return bad;
 }
 
 /** bf16 is the top half of an f32, so widening is a shift. */
-export function bf16ArrayToF32(src: Uint16Array): Float32Array {
+export function bf16ArrayToF32(src: Uint16Array, stats?: FloatStats): Float32Array {
   const out = new Float32Array(src.length);
   const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
+  let bad = 0;
+  for (let i = 0; i < src.length; i++) {
+    const h = src[i]!;
+    if ((h & 0x7f80) === 0x7f80) bad++; // all-ones exponent: Inf or NaN
+    bits[i] = h << 16;
+  }
+  if (stats) stats.nonFinite += bad;
   return out;
 }
 

@@ -3,7 +3,8 @@
 // own byte range: a 4 GB checkpoint is never held in one buffer.
 import type { ByteSource } from './byte_source.js';
 import {
-  assertLittleEndian, bf16ArrayToF32, DTYPE_SIZE, f16ArrayToF32, f32ArrayToF16, type Dtype,
+  assertLittleEndian, bf16ArrayToF32, countNonFiniteF16Bits, countNonFiniteF32, DTYPE_SIZE, f16ArrayToF32, f32ArrayToF16,
+  type Dtype, type FloatStats,
 } from './dtype.js';
 import { parseHeader, parseHeaderLength, type TensorInfo } from './safetensors_header.js';
 import { sniffNonSafetensors } from './sniff.js';
@@ -17,14 +18,17 @@ export interface SafetensorsFile {
   readonly metadata: Readonly<Record<string, string>>;
   /** The stored bytes of one tensor (little-endian, row-major). */
   readRaw(name: string): Promise<Uint8Array>;
-  /** F32 as is; F16, BF16 and F64 converted. Integer tensors are rejected. */
-  readF32(name: string): Promise<Float32Array>;
+  /**
+   * F32 as is; F16, BF16 and F64 converted. Integer tensors are rejected. With `stats`, counts
+   * the NaN/Inf values in the same pass (weights are checked this way at load).
+   */
+  readF32(name: string, stats?: FloatStats): Promise<Float32Array>;
   /** F64 as is; F32, F16 and BF16 widened exactly. */
   readF64(name: string): Promise<Float64Array>;
   /** I64 (token ids, timesteps) as numbers; throws if a value is not a safe integer. */
   readI64AsNumbers(name: string): Promise<number[]>;
-  /** f16 bit patterns: F16 as is; F32 and BF16 rounded to nearest even. */
-  readF16Bits(name: string): Promise<Uint16Array>;
+  /** f16 bit patterns: F16 as is; F32 and BF16 rounded to nearest even. `stats` as for readF32. */
+  readF16Bits(name: string, stats?: FloatStats): Promise<Uint16Array>;
 }
 
 export async function openSafetensors(src: ByteSource): Promise<SafetensorsFile> {
@@ -78,19 +82,27 @@ class SafetensorsReader implements SafetensorsFile {
   }
 
   /** Float tensor bytes -> f32; null for integer dtypes. */
-  private toF32(dtype: Dtype, bytes: Uint8Array, n: number): Float32Array | null {
+  private toF32(dtype: Dtype, bytes: Uint8Array, n: number, stats?: FloatStats): Float32Array | null {
     switch (dtype) {
-      case 'F32': return new Float32Array(bytes.buffer, bytes.byteOffset, n);
-      case 'F16': return f16ArrayToF32(new Uint16Array(bytes.buffer, bytes.byteOffset, n));
-      case 'BF16': return bf16ArrayToF32(new Uint16Array(bytes.buffer, bytes.byteOffset, n));
-      case 'F64': return Float32Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, n));
+      case 'F32': {
+        const v = new Float32Array(bytes.buffer, bytes.byteOffset, n);
+        if (stats) stats.nonFinite += countNonFiniteF32(v);
+        return v;
+      }
+      case 'F16': return f16ArrayToF32(new Uint16Array(bytes.buffer, bytes.byteOffset, n), stats);
+      case 'BF16': return bf16ArrayToF32(new Uint16Array(bytes.buffer, bytes.byteOffset, n), stats);
+      case 'F64': {
+        const v = Float32Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, n));
+        if (stats) stats.nonFinite += countNonFiniteF32(v); // counts f64 values beyond the f32 range too
+        return v;
+      }
       default: return null;
     }
   }
 
-  async readF32(name: string): Promise<Float32Array> {
+  async readF32(name: string, stats?: FloatStats): Promise<Float32Array> {
     const { dtype, bytes, n } = await this.view(name);
-    const out = this.toF32(dtype, bytes, n);
+    const out = this.toF32(dtype, bytes, n, stats);
     if (!out) throw this.unsupported(name, dtype, 'float32 (it is an integer tensor; use readI64AsNumbers or readRaw)');
     return out;
   }
@@ -118,11 +130,23 @@ class SafetensorsReader implements SafetensorsFile {
     return out;
   }
 
-  async readF16Bits(name: string): Promise<Uint16Array> {
+  async readF16Bits(name: string, stats?: FloatStats): Promise<Uint16Array> {
     const { dtype, bytes, n } = await this.view(name);
-    if (dtype === 'F16') return new Uint16Array(bytes.buffer, bytes.byteOffset, n);
-    // bf16 -> f32 is exact, so going through f32 rounds only once.
-    if (dtype === 'F32' || dtype === 'BF16') return f32ArrayToF16(this.toF32(dtype, bytes, n)!);
+    if (dtype === 'F16') {
+      const v = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+      if (stats) stats.nonFinite += countNonFiniteF16Bits(v);
+      return v;
+    }
+    // bf16 -> f32 is exact, so going through f32 rounds only once. Source NaN/Inf are counted
+    // by the narrowing loop (F32) or the widening one (BF16), never twice.
+    if (dtype === 'F32') return f32ArrayToF16(this.toF32(dtype, bytes, n)!, stats);
+    if (dtype === 'BF16') {
+      const wide = this.toF32(dtype, bytes, n, stats)!;
+      const over = stats ? { nonFinite: 0, overflowF16: 0 } : undefined;
+      const out = f32ArrayToF16(wide, over);
+      if (stats && over) stats.overflowF16 += over.overflowF16;
+      return out;
+    }
     throw this.unsupported(name, dtype, 'float16 (convert F64 goldens with readF32 first)');
   }
 }

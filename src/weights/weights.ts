@@ -2,7 +2,7 @@
 // naming: a module receives a view scoped to its own path and asks for `weight`/`bias` with the
 // shape it expects. Every request is recorded, so after a model is built assertAllConsumed()
 // turns a missing or unused key into a hard error instead of a silently random layer.
-import type { Dtype } from './dtype.js';
+import { newFloatStats, type Dtype, type FloatStats } from './dtype.js';
 import type { SafetensorsFile, TensorInfo } from './safetensors.js';
 
 /** One tensor of the tree: where its bytes live and the shape the model sees. */
@@ -49,6 +49,19 @@ interface Store {
   readonly entries: ReadonlyMap<string, WeightEntry>;
   readonly consumed: Set<string>;
   readonly missing: Map<string, readonly number[] | undefined>;
+}
+
+/** Throws when a weight read counted NaN/Inf values (or values f16 storage turns into Inf). */
+function assertFinite(e: WeightEntry, key: string, stats: FloatStats): void {
+  const what = `${e.file.source.name}: tensor ${e.fileKey}${e.fileKey === key ? '' : ` (the model's ${key})`}`;
+  if (stats.nonFinite > 0) {
+    const n = stats.nonFinite;
+    throw new Error(`${what} has ${n} non-finite value${n === 1 ? '' : 's'} (NaN/Inf); the checkpoint is damaged`);
+  }
+  if (stats.overflowF16 > 0) {
+    throw new Error(`${what} has ${stats.overflowF16} value(s) beyond the f16 range (|x| > 65504), which f16 weight storage ` +
+      "would turn into Inf; load it with f32 weights (weightDtype 'f32', CLI --dtype f32)");
+  }
 }
 
 const fmt = (s: readonly number[] | undefined) => (s ? `[${s.join(', ')}]` : 'any shape');
@@ -120,13 +133,23 @@ export class Weights {
       throw new Error(`${this.store.label}: missing weight "${key}" (expected shape ${fmt(expectedShape)})${this.nearby(key)}`);
     }
     if (expectedShape && (expectedShape.length !== e.shape.length || expectedShape.some((d, i) => d !== -1 && d !== e.shape[i]))) {
-      throw new Error(`${this.store.label}: weight "${key}" has shape ${fmt(e.shape)} but the model expects ${fmt(expectedShape)}`);
+      // A renamed key (single-file checkpoints) also gets the name the user can find in the file.
+      const inFile = e.fileKey === key ? '' : ` (tensor "${e.fileKey}" in ${e.file.source.name})`;
+      throw new Error(`${this.store.label}: weight "${key}"${inFile} has shape ${fmt(e.shape)} but the model expects ${fmt(expectedShape)}`);
     }
     this.store.consumed.add(key);
+    // Every weight read is checked for NaN/Inf by the conversion pass that reads it: a damaged
+    // checkpoint fails here, naming the tensor, instead of producing black images.
+    const checked = async <T>(read: (s: FloatStats) => Promise<T>): Promise<T> => {
+      const stats = newFloatStats();
+      const data = await read(stats);
+      assertFinite(e, key, stats);
+      return data;
+    };
     return {
       key, dtype: e.info.dtype, shape: e.shape,
-      readF32: () => e.file.readF32(e.fileKey),
-      readF16Bits: () => e.file.readF16Bits(e.fileKey),
+      readF32: () => checked((s) => e.file.readF32(e.fileKey, s)),
+      readF16Bits: () => checked((s) => e.file.readF16Bits(e.fileKey, s)),
       readRaw: () => e.file.readRaw(e.fileKey),
     };
   }
