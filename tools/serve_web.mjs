@@ -2,7 +2,8 @@
 // Static server for the web page (dist/web) and the embedded default model, on 127.0.0.1 only.
 // No dependencies beyond Node. The model folder is served under /model/ with HTTP Range support
 // (the page reads weights tensor by tensor through fetchByteSource), plus /model/files.json, a
-// manifest of the model's files (a browser cannot list a folder over HTTP).
+// manifest of the model's files (a browser cannot list a folder over HTTP), and the model's held-out
+// test images (testset.safetensors) when it has them, for the page's Sample button.
 //
 //   node tools/serve_web.mjs [--port 8080] [--model DIR] [--root dist/web]
 //
@@ -23,8 +24,13 @@ const MIME = {
   '.safetensors': 'application/octet-stream',
 };
 
-/** What a diffusers pipeline folder holds: only these are served from the model folder. */
+/** What a diffusers pipeline folder holds: only these are served from the model folder (and listed in files.json). */
 const MODEL_ENTRIES = ['model_index.json', 'unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler'];
+/**
+ * Served too, but not part of the model (so not in files.json): the embedded model's held-out test
+ * images, the page's Sample pictures (web/ui/samples.ts).
+ */
+const SAMPLE_FILES = ['testset.safetensors'];
 
 /** The default model folder: weights/fmnist when trained, else the golden test model. */
 export function defaultModelDir() {
@@ -142,7 +148,7 @@ export async function serveWeb({ root = join(ROOT, 'dist', 'web'), modelDir = de
         if (!modelRoot) return notFound(res, url.pathname);
         const rel = url.pathname.slice('/model/'.length);
         const top = decodeURIComponent(rel).split('/')[0];
-        const p = MODEL_ENTRIES.includes(top) ? safeJoin(modelRoot, rel) : null;
+        const p = MODEL_ENTRIES.includes(top) || SAMPLE_FILES.includes(decodeURIComponent(rel)) ? safeJoin(modelRoot, rel) : null;
         const st = p ? await stat(p).catch(() => null) : null;
         if (!st?.isFile()) return notFound(res, url.pathname);
         return sendFile(req, res, p, st);

@@ -6,6 +6,12 @@ import type { ImageData4, InpaintSpace } from '../src/pipeline/tasks.js';
 import type { ClipChoice, ClipInfo, EngineInfo, FromWorker, ModelChoice, ModelInfo, ToWorker, WeightChoice } from './protocol.js';
 import { NO_CLIP_MESSAGE, specProblems, takesStyle, TASK_DEFAULTS, TASK_LABELS, type TaskSpec, type WebTask } from './task_spec.js';
 import type { ReadStats } from './model_files.js';
+import { resultPng } from './ui/download.js';
+import { entriesFromDirectoryEntry, entriesFromFileList, pickFolder } from './ui/folders.js';
+import { readMaskFile, resizeMask } from './ui/mask_file.js';
+import { runBlockers } from './ui/run_guard.js';
+import { colourSample, modelSamples, sampleCanvas, type Sample } from './ui/samples.js';
+import { fitImage, typedSizeProblem, usesTypedSize, type ImageFit } from './ui/sizes.js';
 
 // ---------------------------------------------------------------------------------------------
 // Elements and state
@@ -25,7 +31,7 @@ const el = {
   steps: $<HTMLInputElement>('steps'), K: $<HTMLInputElement>('K'), seed: $<HTMLInputElement>('seed'), dice: $<HTMLButtonElement>('dice'),
   guidance: $<HTMLInputElement>('guidance'), scale: $<HTMLSelectElement>('scale'), scaleRow: $('scale-row'),
   sigma: $<HTMLInputElement>('sigma'), sigmaRow: $('sigma-row'), width: $<HTMLInputElement>('width'), height: $<HTMLInputElement>('height'),
-  sizeFromImage: $<HTMLButtonElement>('size-from-image'), lr: $<HTMLInputElement>('lr'), h: $<HTMLInputElement>('h'),
+  sizeRow: $('size-row'), sizeMsg: $('size-msg'), runReason: $('run-reason'), lr: $<HTMLInputElement>('lr'), h: $<HTMLInputElement>('h'),
   schedule: $<HTMLSelectElement>('schedule'), method: $<HTMLSelectElement>('method'), previewEvery: $<HTMLInputElement>('preview-every'),
   inpaintSpace: $<HTMLSelectElement>('inpaint-space'), inpaintSpaceRow: $('inpaint-space-row'),
   run: $<HTMLButtonElement>('run'), cancel: $<HTMLButtonElement>('cancel'), runProgress: $('run-progress'), runStatus: $('run-status'),
@@ -307,24 +313,10 @@ function onLoaded(m: ModelInfo): void {
     return [dt, dd];
   }));
   el.modelInfo.hidden = false;
-  for (const i of [el.width, el.height]) { i.step = String(factor); i.min = String(factor); }
-  setWorkSize(m.nativeSize, m.nativeSize);
-  updateButtons();
-}
-
-function entriesFromFileList(files: FileList | File[]): [string, File][] {
-  return Array.from(files).map((f) => [f.webkitRelativePath || f.name, f]);
-}
-
-/** A folder from showDirectoryPicker() where the browser has it, else through `fallback` (<input webkitdirectory>). */
-async function pickFolder(id: string, fallback: HTMLInputElement, use: (handle: FileSystemDirectoryHandle) => void): Promise<void> {
-  const picker = (window as unknown as { showDirectoryPicker?: (o?: object) => Promise<FileSystemDirectoryHandle> }).showDirectoryPicker;
-  if (!picker) { fallback.click(); return; }
-  try {
-    use(await picker({ mode: 'read', id }));
-  } catch (e) {
-    if ((e as Error).name !== 'AbortError') fallback.click(); // e.g. blocked in this context
-  }
+  for (const i of [el.width, el.height]) { i.step = String(factor); i.min = String(factor); i.value = String(m.nativeSize); }
+  samplesReady = lastChoice ? modelSamples(lastChoice) : Promise.resolve(null);   // the model's own test images, if any
+  sampleIndex = 0;
+  applySize();
 }
 
 el.loadDefault.onclick = () => loadModel({ kind: 'server', base: new URL('model/', location.href).href });
@@ -344,24 +336,6 @@ function loadSingleFile(file: File): void {
 }
 
 // Drag and drop: a folder (diffusers), a .safetensors file, or an image.
-async function entriesFromDirectoryEntry(root: FileSystemDirectoryEntry): Promise<[string, File][]> {
-  const out: [string, File][] = [];
-  const readAll = (dir: FileSystemDirectoryEntry) => new Promise<FileSystemEntry[]>((ok, fail) => {
-    const reader = dir.createReader();
-    const all: FileSystemEntry[] = [];
-    const next = () => reader.readEntries((batch) => { if (!batch.length) ok(all); else { all.push(...batch); next(); } }, fail);
-    next();
-  });
-  async function walk(dir: FileSystemDirectoryEntry, prefix: string): Promise<void> {
-    for (const e of await readAll(dir)) {
-      if (e.isDirectory) await walk(e as FileSystemDirectoryEntry, `${prefix}${e.name}/`);
-      else out.push([`${prefix}${e.name}`, await new Promise<File>((ok, fail) => (e as FileSystemFileEntry).file(ok, fail))]);
-    }
-  }
-  await walk(root, `${root.name}/`);
-  return out;
-}
-
 let dragDepth = 0;
 window.addEventListener('dragenter', (e) => { e.preventDefault(); dragDepth++; document.body.classList.add('dragging'); });
 window.addEventListener('dragleave', () => { if (--dragDepth <= 0) { dragDepth = 0; document.body.classList.remove('dragging'); } });
@@ -423,14 +397,13 @@ function selectTask(t: WebTask): void {
   el.inputCard.hidden = generates;
   el.maskTools.hidden = t !== 'inpaint';
   el.maskCanvas.hidden = t !== 'inpaint';
-  el.sizeFromImage.disabled = generates;
+  el.sizeRow.hidden = !usesTypedSize(t);                // the other tasks work at their input image's size
   el.K.disabled = d.method === 'none';
   el.prompt.placeholder = generates ? 'e.g. a coat' : 'optional, e.g. a coat';
   el.styleCard.hidden = !takesStyle(t);
   el.styleToggleRow.hidden = t !== 'inpaint';           // 'style' always uses the reference
   el.styleWeightRow.hidden = t !== 'inpaint';           // the weight only matters against another constraint
-  redrawInput();
-  updateButtons();
+  applySize();
 }
 el.method.onchange = () => { el.K.disabled = el.method.value === 'none' || el.method.value === 'replace'; };
 el.dice.onclick = () => { el.seed.value = String(Math.floor(Math.random() * 2 ** 31)); };
@@ -451,34 +424,34 @@ let sourceName = '';
 /** working size = the OUTPUT size in pixels */
 let workW = 64, workH = 64;
 /** 1 = fill, at the output size */
-let mask = new Uint8Array(workW * workH);
+let mask: Uint8Array = new Uint8Array(workW * workH);
+/** where the mask came from, for the PNG metadata: a file's name, the sample's, 'painted' */
+let maskName = '';
 let brushErase = false;
+/** how the input image is fitted to the model (image tasks), for the caption */
+let fit: ImageFit | null = null;
+/** the Sample button's pictures for the loaded model (null: the colourful one), and the next to show */
+let samplesReady: Promise<Sample[] | null> = Promise.resolve(null);
+let sampleIndex = 0;
 
 function setWorkSize(w: number, h: number): void {
-  if (w === workW && h === workH) { redrawInput(); return; }
-  // keep the painted mask, resampled (nearest) to the new size
-  const old = mask, ow = workW, oh = workH;
-  mask = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) mask[y * w + x] = old[Math.floor((y * oh) / h) * ow + Math.floor((x * ow) / w)]!;
+  mask = resizeMask(mask, workW, workH, w, h);           // only a task switch resizes it (superres <-> inpaint)
   workW = w; workH = h;
-  el.width.value = String(w);
-  el.height.value = String(h);
   redrawInput();
 }
-for (const i of [el.width, el.height]) {
-  i.onchange = () => {
-    const w = Math.round(Number(el.width.value)), h = Math.round(Number(el.height.value));
-    if (w >= factor && h >= factor && w % factor === 0 && h % factor === 0 && w <= 2048 && h <= 2048) setWorkSize(w, h);
-    else { el.width.value = String(workW); el.height.value = String(workH); banner('Invalid size', `Width and height must be multiples of ${factor} (the VAE factor), at most 2048.`, { warn: true }); }
-  };
+/** The work size: typed for generate and style (a wrong size is kept and named), else the input image's fit. */
+function applySize(): void {
+  const typed = usesTypedSize(task), problem = typedSizeProblem(el.width.value, el.height.value, factor);
+  el.sizeMsg.textContent = typed && problem ? problem : '';
+  fit = null;
+  if (typed && !problem) setWorkSize(Number(el.width.value), Number(el.height.value));
+  else if (!typed && source) {
+    fit = fitImage(source.width, source.height, factor, state.model?.nativeSize ?? 64, task === 'superres' ? Number(el.scale.value) : 1);
+    setWorkSize(fit.width, fit.height);
+  } else redrawInput();
 }
-el.sizeFromImage.onclick = () => {
-  if (!source) return;
-  const s = task === 'superres' ? Number(el.scale.value) : 1;
-  const round = (v: number) => Math.max(factor, Math.round((v * s) / factor) * factor);
-  setWorkSize(Math.min(2048, round(source.width)), Math.min(2048, round(source.height)));
-};
-el.scale.onchange = () => redrawInput();
+for (const i of [el.width, el.height]) i.oninput = () => applySize();
+el.scale.onchange = () => applySize();
 
 /** Size of the image the task observes: the output size, or output / scale for super-resolution. */
 function observedSize(): [number, number] {
@@ -500,6 +473,12 @@ function imagePixels(img: ImageBitmap | HTMLCanvasElement, w: number, h: number)
   return g.getImageData(0, 0, w, h);
 }
 
+function imageCaption(): string {
+  const [ow, oh] = observedSize();
+  return `${sourceName} ${source!.width}×${source!.height} → ${ow}×${oh}${fit?.note ? ` (${fit.note})` : ''}` +
+    `${task === 'superres' ? ` (low-resolution input, output ${workW}×${workH})` : ''}`;
+}
+
 function redrawInput(): void {
   const has = source !== null;
   el.inputEmpty.hidden = has;
@@ -509,9 +488,7 @@ function redrawInput(): void {
     el.inputCanvas.width = ow; el.inputCanvas.height = oh;
     el.inputCanvas.getContext('2d')!.putImageData(imagePixels(source!, ow, oh), 0, 0);
   }
-  el.inputCaption.textContent = has
-    ? `${sourceName} → ${ow}×${oh}${task === 'superres' ? ` (low-resolution input, output ${workW}×${workH})` : ''}`
-    : '';
+  el.inputCaption.textContent = has ? imageCaption() : '';
   drawMask();
   updateButtons();
 }
@@ -527,7 +504,7 @@ function drawMask(): void {
     img.data[4 * i] = 255; img.data[4 * i + 1] = 64; img.data[4 * i + 2] = 96; img.data[4 * i + 3] = 150;
   }
   c.getContext('2d')!.putImageData(img, 0, 0);
-  if (task === 'inpaint' && source) el.inputCaption.textContent = `${sourceName} → ${workW}×${workH} · mask: ${n} of ${mask.length} pixels to fill`;
+  if (task === 'inpaint' && source) el.inputCaption.textContent = `${imageCaption()} · mask: ${n} of ${mask.length} pixels to fill`;
 }
 
 /** A picked image file decoded, or null after saying that this browser cannot decode it. */
@@ -550,30 +527,27 @@ function filePicker(button: HTMLButtonElement, input: HTMLInputElement, use: (f:
   };
 }
 
+/** A new input image: the previous mask never carries over to it (a sample brings its own). */
+function setSource(img: ImageBitmap | HTMLCanvasElement, name: string, sample: Sample | null = null): void {
+  source = img;
+  sourceName = name;
+  mask = new Uint8Array(workW * workH);
+  maskName = sample ? `the box mask of ${name}` : '';
+  applySize();
+  if (sample) { mask = resizeMask(sample.fill, sample.width, sample.height, workW, workH); drawMask(); updateButtons(); }
+}
 async function setImageFile(file: File): Promise<void> {
   const bmp = await decodeImage(file, 'image');
-  if (!bmp) return;
-  source = bmp;
-  sourceName = file.name;
-  redrawInput();
+  if (bmp) setSource(bmp, file.name);
 }
 filePicker(el.openImage, el.imageInput, (f) => void setImageFile(f));
 
-/** A procedural test picture (no files needed): soft background, a disc, a square, stripes. */
-el.sampleImage.onclick = () => {
-  const c = document.createElement('canvas');
-  c.width = 256; c.height = 256;
-  const g = c.getContext('2d')!;
-  const grad = g.createLinearGradient(0, 0, 256, 256);
-  grad.addColorStop(0, '#f4d9b0'); grad.addColorStop(1, '#6d8fc7');
-  g.fillStyle = grad; g.fillRect(0, 0, 256, 256);
-  g.fillStyle = '#2b3a67'; g.beginPath(); g.arc(96, 110, 56, 0, 2 * Math.PI); g.fill();
-  g.fillStyle = '#e85d4a'; g.fillRect(140, 140, 84, 84);
-  g.fillStyle = 'rgba(255,255,255,.7)';
-  for (let i = 0; i < 6; i++) g.fillRect(0, 20 + i * 10, 256, 4);
-  source = c;
-  sourceName = 'sample';
-  redrawInput();
+/** The next sample of the model (ui/samples.ts), its mask, and its class as the prompt unless one was typed. */
+el.sampleImage.onclick = async () => {
+  const list = await samplesReady;
+  const s = list ? list[sampleIndex++ % list.length]! : colourSample(256);
+  if (s.prompt && (!el.prompt.value || list!.some((o) => o.prompt === el.prompt.value))) el.prompt.value = s.prompt;
+  setSource(sampleCanvas(s), s.name, s);
 };
 
 // The brush: paints the mask at the output resolution; pointer positions are mapped through the
@@ -597,6 +571,7 @@ let last: [number, number] | null = null;
 el.maskCanvas.addEventListener('pointerdown', (e) => {
   el.maskCanvas.setPointerCapture(e.pointerId);
   last = canvasPoint(e);
+  if (!maskName.endsWith('painted')) maskName = maskName ? `${maskName}, then painted` : 'painted';
   stamp(...last);
   drawMask();
 });
@@ -617,26 +592,24 @@ const setBrush = (erase: boolean) => {
 };
 el.brushPaint.onclick = () => setBrush(false);
 el.brushErase.onclick = () => setBrush(true);
-el.maskClear.onclick = () => { mask.fill(0); drawMask(); };
-el.maskInvert.onclick = () => { for (let i = 0; i < mask.length; i++) mask[i] = mask[i] ? 0 : 1; drawMask(); };
+el.maskClear.onclick = () => { mask.fill(0); maskName = ''; drawMask(); updateButtons(); };
+el.maskInvert.onclick = () => { for (let i = 0; i < mask.length; i++) mask[i] = mask[i] ? 0 : 1; drawMask(); updateButtons(); };
 el.openMask.onclick = () => el.maskInput.click();
 el.maskInput.onchange = async () => {
   const f = el.maskInput.files?.[0];
   el.maskInput.value = '';
   if (!f) return;
+  if (!source) { banner('Choose the input image first', 'A mask file must have the size of the input image it belongs to.', { warn: true }); return; }
   try {
-    const bmp = await createImageBitmap(f);
-    const c = document.createElement('canvas');
-    c.width = workW; c.height = workH;
-    const g = c.getContext('2d', { willReadFrequently: true })!;
-    g.imageSmoothingEnabled = false;
-    g.drawImage(bmp, 0, 0, workW, workH);
-    const px = g.getImageData(0, 0, workW, workH).data;
-    // white = fill (inpainting tools' convention); resampling greys are thresholded
-    for (let i = 0; i < mask.length; i++) mask[i] = px[4 * i]! + px[4 * i + 1]! + px[4 * i + 2]! >= 3 * 128 ? 1 : 0;
+    // the CLI's rules (src/pipeline/mask_rules.ts); then scaled with the image when the image was fitted
+    const fill = await readMaskFile(f, { name: sourceName, width: source.width, height: source.height });
+    mask = resizeMask(fill, source.width, source.height, workW, workH);
+    maskName = f.name;
+    clearBanner();
     drawMask();
-  } catch {
-    banner('Could not read the mask', `${f.name} is not an image this browser can decode.`, { warn: true });
+    updateButtons();
+  } catch (e) {
+    banner('Could not use the mask', (e as Error).message, { warn: true });
   }
 };
 
@@ -676,6 +649,7 @@ async function setStyleFile(file: File): Promise<void> {
   styleSource = bmp;
   styleName = file.name;
   drawStyleThumb();
+  updateButtons();
 }
 filePicker(el.openStyleImage, el.styleImageInput, (f) => void setStyleFile(f));
 el.styleOn.onchange = () => updateButtons();
@@ -773,8 +747,14 @@ function updateButtons(): void {
   for (const b of [el.loadDefault, el.openFolder, el.openFile]) b.disabled = !idle;
   // the CLIP tower is replaced only between runs (a run holds it); a style run waits for its load
   for (const b of [el.openClipFile, el.openClipFolder]) b.disabled = !idle || state.clipPhase === 'loading';
-  el.run.disabled = state.phase !== 'loaded' || (task !== 'generate' && task !== 'style' && !source) ||
-    (styleActive() && state.clipPhase === 'loading');
+  const blockers = runBlockers({
+    phase: state.phase, task, hasImage: source !== null, maskPixels: mask.reduce((a, v) => a + v, 0),
+    sizeProblem: usesTypedSize(task) ? typedSizeProblem(el.width.value, el.height.value, factor) : null,
+    styleActive: styleActive(), hasStyleImage: styleSource !== null, clipPhase: state.clipPhase,
+  });
+  el.run.disabled = blockers.length > 0;
+  // while a model loads or a task runs, their own status lines say so
+  el.runReason.textContent = state.phase === 'loaded' ? blockers.join(' ') : '';
   el.cancel.disabled = state.phase !== 'running';
 }
 
@@ -796,7 +776,7 @@ el.run.onclick = () => {
   state.phase = 'running';
   activeRun = ++runId;
   runStarted = performance.now();
-  el.download.hidden = true;
+  clearOutput();                                        // the previous result must not pass for this run's
   el.runStatus.classList.remove('bad');
   el.runStatus.textContent = 'Starting… (the first run compiles the GPU kernels)';
   setProgress(el.runProgress, 0);
@@ -827,6 +807,14 @@ function onProgress(msg: Extract<FromWorker, { type: 'progress' }>): void {
   }
 }
 
+function clearOutput(): void {
+  el.download.hidden = true;
+  el.outputCanvas.width = el.outputCanvas.height = 1;
+  el.outputCanvas.getContext('2d')!.clearRect(0, 0, 1, 1);
+  el.outputEmpty.hidden = false;
+  el.outputCaption.textContent = '';
+}
+
 function drawOutput(img: ImageData): void {
   el.outputCanvas.width = img.width;
   el.outputCanvas.height = img.height;
@@ -841,13 +829,15 @@ function showResult(image: ImageData4, seconds: number, evals: number): void {
   el.outputCaption.textContent = `Result ${W}×${H} · ${TASK_LABELS[task]} · seed ${state.lastSpec?.seed} · ${evals} UNet evaluations in ${secs(seconds)}`;
   el.runStatus.textContent = `Done in ${secs(seconds)}.`;
   setProgress(el.runProgress, 1);
-  el.outputCanvas.toBlob((blob) => {
-    if (!blob) return;
+  const spec = state.lastSpec!, id = activeRun;
+  const inputs = { image: spec.image ? sourceName : undefined, mask: spec.mask ? maskName : undefined, style_image: spec.styleImage ? styleName : undefined };
+  void resultPng(el.outputCanvas, spec, { model: state.model!.name, weightDtype: state.model!.weightDtype, adapter: state.engine!.adapter, inputs }).then((blob) => {
+    if (id !== runId) return;                                        // a newer run started meanwhile
     if (el.download.href) URL.revokeObjectURL(el.download.href);
     el.download.href = URL.createObjectURL(blob);
-    el.download.download = `tether-${state.lastSpec?.task ?? 'result'}-seed${state.lastSpec?.seed ?? 0}.png`;
+    el.download.download = `tether-${spec.task}-seed${spec.seed}.png`;
     el.download.hidden = false;
-  }, 'image/png');
+  });
 }
 
 /** Ends the active run; the progress bar stays (full) only after a result. */

@@ -103,7 +103,7 @@ describe('style guidance on the web page', () => {
     console.log(`browser style e2e: ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
   });
 
-  it('without CLIP weights the page says that none ship with Tether, and does not run', async () => {
+  it('without a reference or CLIP weights Run is disabled with the reason; the page says that no CLIP weights ship with Tether', async () => {
     // the paper's settings as the CLI's `tether style`: K 5, lr 0.5 -> 0.1, guidance 3 (= w 2)
     expect(await page.inputValue('#K')).toBe('5');
     expect(await page.inputValue('#lr')).toBe('0.5:0.1');
@@ -114,15 +114,19 @@ describe('style guidance on the web page', () => {
     await waitForText(page, '#clip-status', 'No CLIP weights chosen.');
     await waitForText(page, '#clip-status', 'no CLIP weights ship with Tether');
     await waitForText(page, '#clip-status', 'openai/clip-vit-base-patch16 in the transformers layout');
+    expect(await page.locator('#run').isDisabled()).toBe(true);
+    await waitForText(page, '#run-reason', 'Style needs a style reference image: choose one under Style.');
+    await waitForText(page, '#run-reason', NO_CLIP_MESSAGE);
 
     const ref = artifactPath('style-ref-40x24.png');
     writeFileSync(ref, stylePng(40, 24));
     await page.setInputFiles('#style-image-input', ref);
     await waitForText(page, '#style-caption', 'style-ref-40x24.png · 40×24');
     expect(await page.locator('#style-thumb').isVisible()).toBe(true);
-    await page.click('#run');
-    await waitForText(page, '#banner-title', 'Check the settings', { exact: true });
-    await waitForText(page, '#banner-text', NO_CLIP_MESSAGE);
+    // with the reference, only the CLIP weights are missing: Run stays disabled, saying so
+    await waitForText(page, '#run-reason', NO_CLIP_MESSAGE, { exact: true });
+    expect(await page.locator('#run').isDisabled()).toBe(true);
+    await page.click('#run', { force: true });                 // a click on the disabled button starts nothing
     const s = await page.evaluate(() => (window as unknown as { __tether: { phase: string; lastSpec: unknown } }).__tether);
     expect(s.phase).toBe('loaded');
     expect(s.lastSpec).toBeNull();                            // nothing was sent to the engine
