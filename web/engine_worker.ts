@@ -14,10 +14,12 @@ import { loadPipeline, type ModelSource, type StableDiffusionModel } from '../sr
 import { tensorToRgba } from '../src/pipeline/image.js';
 import { taskModels } from '../src/pipeline/sd_pipeline.js';
 import { runTask, type TaskModels } from '../src/pipeline/tasks.js';
+import {
+  activationFit, bindingLimit, checkWeightsFit, DeviceFitError, fitConfigs, formatBytes, weightTrees, type FitConfigs,
+} from '../src/pipeline/device_fit.js';
 import { CLIPTokenizer } from '../src/text/clip_tokenizer.js';
 import {
-  blobByteSource, directoryHandleModelFiles, loadComponentWeights, loadSingleFileWeights,
-  type DirectoryHandleLike, type ModelFiles, type Weights,
+  blobByteSource, directoryHandleModelFiles, type DirectoryHandleLike, type ModelFiles,
 } from '../src/weights/index.js';
 import {
   countingByteSource, countingModelFiles, emptyReadStats, entriesModelFiles, httpModelFiles, type ReadStats,
@@ -33,21 +35,21 @@ let models: TaskModels | null = null;
 let clip: { model: ClipVisionModel; loss: ClipStyleLoss } | null = null;
 const runs = new Map<number, AbortController>();
 /** a smaller buffer limit than the device's, for tests of the too-big path (null = the device's) */
-let bindingLimit: number | null = null;
+let limitOverride: number | null = null;
+/** the loaded model's configs, for the activation check of each run */
+let fitCfg: FitConfigs | null = null;
 
 function post(msg: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(msg, transfer);
 }
 
-/** 1536 -> '1.5 kB', 3e6 -> '2.9 MB' (binary units, as the device limits are) */
-const MB = (b: number) => (b < 2 ** 20 ? `${(b / 1024).toFixed(b < 10 * 1024 ? 1 : 0)} kB` : `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MB`);
+const MB = formatBytes;
 
-/** Errors that mean "this model does not fit this device". */
-class TooBigError extends Error {}
+/** Engine messages that mean "this model does not fit this device" (besides DeviceFitError). */
 const TOO_BIG = /out of memory|\bOOM\b|maxBufferSize|maxStorageBufferBindingSize|allocation failed|too large/i;
 
-async function init(disableF16: boolean, limitOverride?: number): Promise<void> {
-  bindingLimit = limitOverride && limitOverride > 0 ? limitOverride : null;
+async function init(disableF16: boolean, override?: number): Promise<void> {
+  limitOverride = override && override > 0 ? override : null;
   const gpu = (self.navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) {
     post({ type: 'no-webgpu', message: 'This browser does not offer WebGPU (navigator.gpu is missing).' });
@@ -63,7 +65,7 @@ async function init(disableF16: boolean, limitOverride?: number): Promise<void> 
   void mine.device.lost.then((info) => {
     if (ctx !== mine) return;
     for (const ac of runs.values()) ac.abort(new Error('the GPU device was lost'));
-    ctx = null; sd = null; models = null; clip = null; // the device's buffers went with it
+    ctx = null; sd = null; models = null; clip = null; fitCfg = null; // the device's buffers went with it
     post({ type: 'lost', message: `${info.message || 'no details'} (reason: ${info.reason})` });
   });
   const l = ctx.limits;
@@ -106,48 +108,13 @@ async function readTokenizer(files: ModelFiles): Promise<CLIPTokenizer> {
   return new CLIPTokenizer(vocab, merges, { tokenizerConfigJson: cfg ?? undefined, specialTokensMapJson: special ?? undefined });
 }
 
-/**
- * Reads only the safetensors headers and checks every weight against the device's buffer limits
- * (the CLIP token embedding stays on the CPU). Returns the bytes the weights will take on the GPU.
- */
-async function preflight(c: GpuContext, source: ModelSource, dtype: 'f16' | 'f32'): Promise<number> {
-  let trees: Weights[];
-  if (source.kind === 'diffusers') {
-    trees = [];
-    for (const comp of ['text_encoder', 'unet', 'vae'] as const) {
-      trees.push(await loadComponentWeights(source.files, comp, { preferFp16: dtype === 'f16' }));
-    }
-  } else {
-    const sf = await loadSingleFileWeights(source.file);
-    trees = [sf.text_encoder, sf.unet, sf.vae];
-  }
-  const limit = Math.min(c.limits.maxStorageBufferBindingSize, c.limits.maxBufferSize, bindingLimit ?? Infinity);
-  const per = dtype === 'f16' ? 2 : 4;
-  let total = 0;
-  const over: string[] = [];
-  for (const w of trees) {
-    for (const k of w.keys()) {
-      const bytes = w.tensorInfo(k).shape.reduce((a, b) => a * b, 1) * per;
-      total += bytes;
-      if (bytes > limit && !/token_embedding/.test(k)) over.push(`${k} (${MB(bytes)})`);
-    }
-    await w.close();
-  }
-  if (over.length) {
-    throw new TooBigError(`${over.length} weight tensor${over.length > 1 ? 's are' : ' is'} larger than the biggest GPU buffer ` +
-      `this device allows (${MB(limit)}): ${over.slice(0, 3).join(', ')}${over.length > 3 ? `, and ${over.length - 3} more` : ''}.` +
-      (dtype === 'f32' && c.hasF16 ? ' f16 weights would halve them.' : ''));
-  }
-  return total;
-}
-
 async function load(choice: ModelChoice, weights: WeightChoice): Promise<void> {
   const stats: ReadStats = emptyReadStats();
   const started = performance.now();
   try {
     if (!ctx) throw new Error('the GPU device is not ready (reload the engine)');
     const c = ctx;
-    if (sd) { sd.destroy(c); sd = null; models = null; }
+    if (sd) { sd.destroy(c); sd = null; models = null; fitCfg = null; }
     let expected = 0, lastPost = 0;
     const onRead = () => {
       const now = performance.now();
@@ -187,7 +154,9 @@ async function load(choice: ModelChoice, weights: WeightChoice): Promise<void> {
 
     const { dtype, why } = chooseDtype(c, weights);
     status('Checking the weights against this device’s limits…');
-    const gpuBytes = await preflight(c, source, dtype);
+    // headers only: every weight against the largest buffer this device allows (src/pipeline/device_fit.ts, as the CLI)
+    const configs = await fitConfigs(source);
+    const gpuBytes = await checkWeightsFit(await weightTrees(source, dtype), bindingLimit(c.limits, limitOverride), dtype, c.hasF16);
     // every weight file is open now (headers read): progress is bytes read of their total size
     expected = Object.values(stats.opened).reduce((a, b) => a + b, 0);
     status(`Loading ${MB(gpuBytes)} of ${dtype} weights…`);
@@ -203,6 +172,7 @@ async function load(choice: ModelChoice, weights: WeightChoice): Promise<void> {
       throw e;
     }
     sd = model;
+    fitCfg = configs;
     const vae = model.configs.vae;
     const factor = models.codec.factor;
     post({
@@ -215,7 +185,7 @@ async function load(choice: ModelChoice, weights: WeightChoice): Promise<void> {
     });
   } catch (e) {
     const message = (e as Error).message ?? String(e);
-    post({ type: 'load-error', message, tooBig: e instanceof TooBigError || TOO_BIG.test(message), reads: stats });
+    post({ type: 'load-error', message, tooBig: e instanceof DeviceFitError || TOO_BIG.test(message), reads: stats });
   }
 }
 
@@ -278,12 +248,25 @@ async function loadClip(choice: ClipChoice): Promise<void> {
   }
 }
 
+/** Throws, in the page's terms, when the run's largest buffer cannot fit this device (as the CLI checks it). */
+function checkRunFits(c: GpuContext, spec: TaskSpec): void {
+  if (!fitCfg) return;
+  const s = spec.task === 'superres' ? spec.scale ?? 4 : 1;
+  const [H, W] = spec.image ? [spec.image.shape[2] * s, spec.image.shape[3] * s] : [spec.height!, spec.width!];
+  const batch = (spec.guidance === 1 ? 1 : 2) * (spec.schedule === 'fused' ? 2 : 1);
+  const fit = activationFit(fitCfg, { N: 1, unetBatchPerImage: batch, H, W }, bindingLimit(c.limits, limitOverride));
+  if (fit.ok) return;
+  throw new DeviceFitError(`A ${W}×${H} result needs a ${MB(fit.need.bytes)} buffer (${fit.need.what}); this device allows ` +
+    `${MB(fit.limit)}. ${fit.maxSquare ? `The largest square image that fits is ${fit.maxSquare}×${fit.maxSquare}.` : 'No image size fits.'}`);
+}
+
 async function run(id: number, spec: TaskSpec, previewEvery: number): Promise<void> {
   const ac = new AbortController();
   runs.set(id, ac);
   try {
     if (!ctx || !models) throw new Error(ctx ? 'no model is loaded' : 'the GPU device is not ready');
     const c = ctx, m = models;
+    checkRunFits(c, spec);
     const req = toTaskRequest(spec, clip?.loss);
     req.signal = ac.signal;
     req.onProgress = async (p) => {

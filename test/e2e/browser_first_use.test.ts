@@ -3,8 +3,9 @@
 // keeps the unmasked part; a mask file of another size or with ambiguous greys is refused with
 // the CLI's rule, and a new image does not inherit the old mask; Width/Height appear only for the
 // tasks that use them, and a wrong typed size is named, not reverted; Run says why it is disabled;
-// a new run clears the previous result; the downloaded PNG carries the run's parameters; a colour
-// model (the goldens' tiny SD) gets the colourful sample instead.
+// a new run clears the previous result; the downloaded PNG carries the run's parameters; a size
+// too big for the device is refused before the run (src/pipeline/device_fit.ts, as the CLI); a
+// colour model (the goldens' tiny SD) gets the colourful sample instead.
 import { writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
@@ -160,6 +161,20 @@ describe('the page for a first-time user', () => {
       expect(await page.locator('#size-row').isVisible(), t).toBe(false);
     }
   });
+
+  it('a size too big for the device is refused before the run starts, naming the buffer and the largest size that fits', async () => {
+    // 1 MiB: every weight fits (the largest is 288 kB; the token embedding stays on the CPU), a 512 px image does not
+    await page.goto(`${server.url}?task=generate&bindingLimit=${2 ** 20}`);
+    expect((await waitForPhase(page, ['loaded'], 120_000, logs)).loadError).toBeNull();
+    await page.fill('#width', '512');
+    await page.fill('#height', '512');
+    await page.click('#run');
+    const s = await waitForPhase(page, ['loaded'], 60_000, logs);
+    expect(s.runError).toMatch(/^A 512×512 result needs a \d+(\.\d)? MB buffer \(.+\); this device allows 1\.0 MB\. The largest square image that fits is \d+×\d+\.$/);
+    expect(s.previews).toBe(0);
+    expect(s.hasResult).toBe(false);
+    await waitForText(page, '#banner-title', 'The task failed', { exact: true });
+  }, 180_000);
 
   it('a colour model gets the colourful sample picture', async () => {
     await page.setInputFiles('#folder-input', GOLDEN);          // the goldens' tiny SD: no held-out test set
