@@ -15,3 +15,5 @@ export {
   directoryHandleModelFiles, fileListModelFiles, loadComponentWeights, loadSingleFileWeights, normalizeRelPath,
   type ComponentLoadOptions, type DirectoryHandleLike, type ModelFiles, type SingleFileWeights,
 } from './model_source.js';
+export { inferLdmConfigs, type InferredConfigs } from './infer_ldm_config.js';
+export { parseLdmYaml, schedulerConfigFromLdm, type LdmOriginalConfig } from './ldm_yaml.js';

@@ -159,6 +159,8 @@ export interface SingleFileWeights {
   readonly vae: Weights;
   readonly text_encoder: Weights;
   readonly layout: LdmLayout;
+  /** Every tensor's shape under its key in the file, for reading the configuration off them. */
+  readonly shapes: ReadonlyMap<string, readonly number[]>;
   readonly metadata: Readonly<Record<string, string>>;
 }
 
@@ -203,5 +205,6 @@ export async function loadSingleFileWeights(src: ByteSource, opts: { layout?: Ld
     reshape: (k, shape) => ldmShapeToDiffusers(c, k, shape),
   });
   const [unet, vae, text_encoder] = COMPONENTS.map(tree) as [Weights, Weights, Weights];
-  return { unet, vae, text_encoder, layout, metadata: file.metadata };
+  const shapes = new Map([...file.tensors].map(([k, t]) => [k, t.shape]));
+  return { unet, vae, text_encoder, layout, shapes, metadata: file.metadata };
 }
