@@ -7,17 +7,21 @@ import { adapterName } from '../gpu/device.js';
 import { createNodeGpuContext } from '../gpu/device_node.js';
 import type { GpuContext } from '../gpu/context.js';
 import { loadPipelineFromPath } from '../models/load_pipeline_node.js';
-import { tensorToRgba, type RgbaImage } from '../pipeline/image.js';
+import { a1111Parameters } from '../pipeline/png_text.js';
 import { taskModels } from '../pipeline/sd_pipeline.js';
 import { runTask, type ImageData4, type InpaintSpace } from '../pipeline/tasks.js';
-import { buildCase, CASE_KINDS, SR_SCALE, type CaseKind } from '../quality/demo_cases.js';
+import { buildCase, CASE_KINDS, caseTitle, SR_SCALE, type CaseKind } from '../quality/demo_cases.js';
 import { CLASS_PROMPTS, loadTestSet } from '../quality/fmnist_data.js';
 import { psnr, ssim } from '../quality/metrics.js';
 import { bicubicUpsample } from '../quality/resize.js';
 import { seededNoise } from '../sampler/noise.js';
 import { nodeModelFiles } from '../weights/model_source_node.js';
 import { embeddedModelPath } from './inputs_node.js';
+import { demoGrid, GRID_COLUMNS } from './demo_grid.js';
+import { checkWritable } from './output_paths.js';
 import { writePngAtomic } from './png_node.js';
+import { parseSeed, parseSteps, scheduleOption } from './sampling_options.js';
+import { SOFTWARE, TETHER_VERSION } from './version.js';
 import { loadVariantCache, saveVariantCache } from './variant_cache_node.js';
 
 interface DemoOptions { model?: string; images: string; steps: string; seed: string; output: string; schedule: 'exact' | 'fused' }
@@ -27,10 +31,10 @@ export function demoCommand(deps: { ctx?: GpuContext } = {}): Command {
     .description('constrained sampling on held-out test images with the embedded model: a PNG grid and metrics')
     .option('--model <path>', 'a diffusers folder holding testset.safetensors (default: the embedded model)')
     .option('--images <n>', 'test images per task', '2')
-    .option('--steps <n>', 'diffusion steps (stride 1000 / steps)', '10')
+    .option('--steps <n>', 'diffusion steps (stride 1000 / steps); must divide 1000', '10')
     .option('--seed <n>', 'noise and mask seed', '0')
-    .option('--schedule <s>', 'exact or fused', 'exact')
-    .option('-o, --output <file>', 'the grid PNG', 'tether-demo.png')
+    .addOption(scheduleOption())
+    .option('-o, --output <file>', 'the grid PNG (written atomically)', 'tether-demo.png')
     .action(async function (this: Command, o: DemoOptions) {
       try {
         await runDemo(o, deps);
@@ -41,15 +45,18 @@ export function demoCommand(deps: { ctx?: GpuContext } = {}): Command {
 }
 
 interface Row {
-  kind: CaseKind; prompted: boolean; label: string; n: number; obs: ImageData4; result: Float32Array; gt: Float32Array;
+  kind: CaseKind; prompted: boolean; space?: InpaintSpace; label: string; n: number; obs: ImageData4; result: Float32Array; gt: Float32Array;
   /** [S*S], 1 = unknown pixel (inpainting) */
   unknown?: Float32Array; metrics: Record<string, number>; seconds: number;
 }
 
 async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void> {
   const model = o.model ?? embeddedModelPath();
-  const N = Number(o.images), steps = Number(o.steps), seed = Number(o.seed);
+  // the task commands' validation: every option is checked before the model loads
+  const N = Number(o.images), steps = parseSteps(o.steps, true), seed = parseSeed(o.seed);
   if (!Number.isInteger(N) || N < 1 || N > 16) throw new Error(`--images must be an integer in 1..16 (got ${o.images})`);
+  if (!o.output.toLowerCase().endsWith('.png')) throw new Error(`--output must be a .png file (got ${o.output})`);
+  checkWritable(o.output, '-o/--output');
   const ctx = deps.ctx ?? await createNodeGpuContext();
   loadVariantCache(ctx);
   const dtype = ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
@@ -58,7 +65,9 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
   const test = await loadTestSet(nodeModelFiles(model), N);
   const S = test.size, px = 3 * S * S;
   const gt: ImageData4 = { data: test.images, shape: [N, 3, S, S] };
-  console.log(`tether demo: ${sd.name} on ${adapterName(ctx.adapter)} (weights ${dtype}), ${N} held-out test images, ${steps} steps, schedule ${o.schedule}`);
+  // progress and status on stderr (stdout carries the metrics table); \r updates only on a terminal
+  const tty = Boolean(process.stderr.isTTY);
+  process.stderr.write(`tether demo: ${sd.name} on ${adapterName(ctx.adapter)} (weights ${dtype}), ${N} held-out test images, ${steps} steps, schedule ${o.schedule}\n`);
 
   const rows: Row[] = [];
   // free-form inpainting also in pixel space (--inpaint-space pixel): every known pixel is
@@ -81,24 +90,25 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
         prompt: g.prompt, guidance: prompted ? { form: 'newton', scale: 2 } : null,
         settings: { steps, K, lr, h: 0.005, schedule: o.schedule, method: 'newton' },
         noise: seededNoise(g.ns.map((n) => seed + 2 * n)),
-        onProgress: (p) => { process.stdout.write(`\r  ${label}: step ${p.step}/${p.steps}, ${p.evals} UNet evals   `); },
+        onProgress: (p) => { if (tty) process.stderr.write(`\r  ${label}: step ${p.step}/${p.steps}, ${p.evals} UNet evals   `); },
       });
       g.ns.forEach((n, j) => {
         const res = r.image.data.subarray(j * px, (j + 1) * px), truth = gt.data.subarray(n * px, (n + 1) * px);
         const obsShape = tc.request.image!.shape, opx = obsShape[1] * obsShape[2] * obsShape[3];
         const obs: ImageData4 = { data: tc.request.image!.data.slice(n * opx, (n + 1) * opx), shape: [1, obsShape[1], obsShape[2], obsShape[3]] };
         const unknown = tc.unknown?.slice(n * S * S, (n + 1) * S * S);
-        rows.push({ kind, prompted, label, n, obs, result: res.slice(), gt: truth.slice(), unknown,
+        rows.push({ kind, prompted, space, label, n, obs, result: res.slice(), gt: truth.slice(), unknown,
           metrics: scoreCase(kind, res, truth, obs, unknown, S), seconds: r.seconds / g.ns.length });
       });
     }
-    process.stdout.write(`\r  ${label}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s${' '.repeat(30)}\n`);
+    process.stderr.write(`${tty ? '\r' : ''}  ${label}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s${tty ? ' '.repeat(30) : ''}\n`);
   }
 
   saveVariantCache(ctx);
   printTable(rows);
-  await writePngAtomic(o.output, grid(rows, S), { Software: 'tether-sd demo' });
-  console.log(`\nwrote ${o.output}: one row per (task, image): observation | result | ground truth`);
+  const img = demoGrid(rows.map((r) => ({ ...r, lines: rowLines(r) })), S);
+  await writePngAtomic(o.output, img, demoPngText({ model: sd.name, N, steps, seed, schedule: o.schedule, dtype, adapter: adapterName(ctx.adapter), width: img.width, height: img.height, rows }));
+  process.stderr.write(`\nwrote ${o.output}: one row per (task, image): ${GRID_COLUMNS.join(' | ')}\n`);
   sd.destroy(ctx);
 }
 
@@ -135,30 +145,21 @@ function printTable(rows: Row[]): void {
   console.log('(PSNR in dB and SSIM against the ground truth; _unknown: over the filled region only; psnr_bicubic: bicubic up-sampling of the same low-resolution input; psnr_observation: the blurred input itself)');
 }
 
-/** Rows of [observation | result | ground truth], each cell enlarged 4x (nearest), 4 px gutters. */
-function grid(rows: Row[], S: number): RgbaImage {
-  const Z = 4, cell = S * Z, gap = 4, cols = 3;
-  const W = cols * cell + (cols + 1) * gap, H = rows.length * cell + (rows.length + 1) * gap;
-  const data = new Uint8ClampedArray(W * H * 4).fill(255);
-  const put = (img: RgbaImage, r: number, c: number) => {
-    const sx = img.width / cell, sy = img.height / cell;
-    for (let y = 0; y < cell; y++) for (let x = 0; x < cell; x++) {
-      const si = 4 * (Math.floor(y * sy) * img.width + Math.floor(x * sx)), di = 4 * ((gap + r * (cell + gap) + y) * W + gap + c * (cell + gap) + x);
-      for (let k = 0; k < 4; k++) data[di + k] = img.data[si + k]!;
-    }
-  };
-  rows.forEach((row, r) => {
-    const [, oc, oh, ow] = row.obs.shape;
-    put(row.unknown ? markHole(row, S) : tensorToRgba(row.obs.data, oc, oh, ow), r, 0);
-    put(tensorToRgba(row.result, 3, S, S), r, 1);
-    put(tensorToRgba(row.gt, 3, S, S), r, 2);
-  });
-  return { width: W, height: H, data };
+/** A row's labels: the task, how it was sampled, which test image. */
+function rowLines(r: Row): string[] {
+  return [caseTitle(r.kind), ['newton', r.space && `${r.space} space`, r.prompted && 'prompted'].filter(Boolean).join(', '), `test image ${r.n}`];
 }
 
-/** The inpainting input with the unknown region tinted red (the model never sees those pixels). */
-function markHole(row: Row, S: number): RgbaImage {
-  const img = tensorToRgba(row.gt, 3, S, S);
-  for (let i = 0; i < S * S; i++) if (row.unknown![i]) img.data.set([200, 40, 40, 255], 4 * i);
-  return img;
+interface DemoRun { model: string; N: number; steps: number; seed: number; schedule: string; dtype: string; adapter: string; width: number; height: number; rows: Row[] }
+
+/** The grid's PNG text: A1111 `parameters` (what image tools show), the run as JSON in `tether`. */
+function demoPngText(d: DemoRun): Record<string, string> {
+  const cases = [...new Set(d.rows.map((r) => r.label))];
+  const parameters = a1111Parameters({
+    prompt: `tether demo: ${cases.join('; ')}`, negativePrompt: '', steps: d.steps, guidance: 1, seed: d.seed, width: d.width, height: d.height,
+    model: d.model.split(/[\\/]/).pop()!, extra: { 'Tether task': 'demo', 'Tether method': 'newton', Schedule: d.schedule, Images: d.N, 'Weight dtype': d.dtype, Version: SOFTWARE },
+  });
+  const tether = { task: 'demo', model: d.model, images: d.N, steps: d.steps, seed: d.seed, schedule: d.schedule, weight_dtype: d.dtype, adapter: d.adapter,
+    columns: GRID_COLUMNS, rows: d.rows.map((r) => ({ case: r.label, image: r.n, ...r.metrics })), version: TETHER_VERSION };
+  return { parameters, tether: JSON.stringify(tether), Software: SOFTWARE };
 }

@@ -6,12 +6,15 @@ import { forwardCommand } from './forward.js';
 import { selfcheckCommand } from './selfcheck.js';
 import { styleLossCommand } from './style_loss.js';
 import { taskCommand } from './task_commands.js';
+import { TETHER_VERSION } from './version.js';
 
 /** `deps.ctx`: a GPU context to share (tests); by default each command opens its own device. */
 export function buildProgram(deps: { ctx?: GpuContext } = {}): Command {
   const program = new Command('tether')
     .description('Stable Diffusion on WebGPU with fast constrained sampling by inexact Newton steps (arXiv 2410.18804)')
-    .version('0.1.0')
+    .version(TETHER_VERSION)
+    // taken out of the arguments by bin.ts wherever it appears; declared here for --help
+    .option('--verbose', "show the GPU driver's own start-up messages (Dawn's limit warnings); allowed anywhere on the command line")
     .showHelpAfterError('(run with --help for usage)');
   for (const t of ['generate', 'inpaint', 'superres', 'deblur', 'colorize', 'style'] as const) program.addCommand(taskCommand(t, deps));
   program.addCommand(demoCommand(deps));

@@ -27,20 +27,40 @@ export function addSamplingOptions(cmd: Command, task: string): Command {
     .option('--config <dir>', 'for a single-file checkpoint: a diffusers folder with the configs and tokenizer')
     .option('-p, --prompt <text>', 'text prompt', '')
     .option('-n, --negative-prompt <text>', 'negative prompt (the unconditional branch of guidance)', '')
-    .option('--steps <n>', 'diffusion steps (stride = 1000 / steps, from t = 1000)', '20')
+    .option('--steps <n>', task === 'generate' ? `${STEPS_HELP}; must divide 1000 unless --method none` : `${STEPS_HELP}; must divide 1000 (e.g. 10, 20, 25, 50)`, '20')
     .option('--K <n>', `inner Newton steps per diffusion step (default ${d.K})`)
     .option('--lr <lr>', `learning rate: a constant '0.1' or linear 'from:to' over the K inner steps (default ${d.lr})`)
     .option('--h <h>', 'finite-difference step: delta = h / max|d|', '0.005')
-    .addOption(new Option('--schedule <s>', 'exact: 1 + 2K UNet evaluations per step; fused: K + 2 with batches of two').choices(['exact', 'fused']).default('exact'))
-    .addOption(new Option('--method <m>', `sampler (default ${d.method}): newton, no-jacobian, replace (inpainting), none`).choices(['newton', 'no-jacobian', 'replace', 'none']))
+    .addOption(scheduleOption())
+    .addOption(new Option('--method <m>', task === 'generate' ? 'sampler: only none (plain DDIM) here; the others need a constraint (the other tasks)'
+      : `sampler (default ${d.method}): newton, no-jacobian, replace (inpainting), none`).choices(['newton', 'no-jacobian', 'replace', 'none']))
     .option('--guidance <s>', `classifier-free guidance scale s: eps_u + s (eps_c - eps_u); 1 = off (default ${d.guidance})`)
     .addOption(new Option('--cfg-form <f>', "'usual' eps_u + s(eps_c - eps_u), or 'newton' (1 + w) eps_c - w eps_u with w = s - 1").choices(['usual', 'newton']).default('usual'))
     .option('--seed <n>', 'random seed (default: random, printed)')
     .option('--noise <file>', 'initial latent and per-step noise from a .safetensors (x_init [N,4,h,w], z_list [steps,N,4,h,w])')
     .option('--trace <file>', 'write the whole trajectory (step{s}.x, .eps, .x0, .k{k}.d, .g, ..., result_latent, result_image) to a .safetensors')
     .addOption(new Option('--dtype <d>', 'GPU weight precision: auto = f16 on GPUs with shader-f16, f32 on software adapters').choices(['auto', 'f16', 'f32']).default('auto'))
-    .option('-o, --output <file>', 'output PNG (written atomically)', `tether-${task}.png`)
+    .option('-o, --output <file>', 'output PNG (written atomically); a batch of N > 1 images goes to NAME-0.png .. NAME-<N-1>.png instead', `tether-${task}.png`)
     .option('-q, --quiet', 'no progress output');
+}
+
+const STEPS_HELP = 'diffusion steps (stride = 1000 / steps, from t = 1000)';
+
+/** --schedule, shared with `tether demo`. */
+export function scheduleOption(): Option {
+  return new Option('--schedule <s>', 'exact: 1 + 2K UNet evaluations per step; fused: K + 2 with batches of two').choices(['exact', 'fused']).default('exact');
+}
+
+/** --steps: 1..1000; the constrained sampler (every task but plain DDIM generation) needs a divisor of 1000. */
+export function parseSteps(v: string, constrained: boolean): number {
+  const steps = num(v, '--steps', (x) => Number.isInteger(x) && x >= 1 && x <= 1000, 'an integer in 1..1000');
+  if (constrained && 1000 % steps !== 0) throw new Error(`--steps must divide 1000 for the constrained sampler (got ${steps}); e.g. 10, 20, 25, 50`);
+  return steps;
+}
+
+/** --seed: an integer in 0..2^32 - 2. */
+export function parseSeed(v: string): number {
+  return num(v, '--seed', (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32 - 1, 'an integer in 0..4294967294');
 }
 
 function num(v: string, what: string, check: (x: number) => boolean, rule: string): number {
@@ -62,13 +82,16 @@ export interface ParsedSampling { settings: SamplerSettings; guidance: Guidance 
 export function parseSampling(o: SamplingOptions, task: string): ParsedSampling {
   const d = TASK_DEFAULTS[task]!;
   const method = o.method ?? d.method;
-  const steps = num(o.steps, '--steps', (x) => Number.isInteger(x) && x >= 1 && x <= 1000, 'an integer in 1..1000');
-  if (!(task === 'generate' && method === 'none') && 1000 % steps !== 0) throw new Error(`--steps must divide 1000 for the constrained sampler (got ${steps}); e.g. 10, 20, 25, 50`);
+  // the CLI's generate has no constraint for the Newton sampler to satisfy (the library's user operator has no flag)
+  if (task === 'generate' && method !== 'none') {
+    throw new Error(`tether generate samples with plain DDIM (--method none); --method ${method} needs a constraint: use inpaint, superres, deblur, colorize or style`);
+  }
+  const steps = parseSteps(o.steps, !(task === 'generate' && method === 'none'));
   const K = o.K === undefined ? d.K : num(o.K, '--K', (x) => Number.isInteger(x) && x >= 0 && x <= 100, 'an integer in 0..100');
   if ((method === 'newton' || method === 'no-jacobian') && K < 1) throw new Error(`--method ${method} needs --K >= 1`);
   const h = num(o.h, '--h', (x) => x > 0 && x < 1, 'a number in (0, 1)');
   const scale = o.guidance === undefined ? d.guidance : num(o.guidance, '--guidance', (x) => x >= 0 && x <= 50, 'a number in 0..50');
-  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : num(o.seed, '--seed', (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32 - 1, 'an integer in 0..4294967294');
+  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : parseSeed(o.seed);
   const guidance: Guidance | null = scale === 1 ? null : o.cfgForm === 'newton' ? { form: 'newton', scale: scale - 1 } : { form: 'diffusers', scale };
   return { settings: { steps, K, lr: parseLr(o.lr ?? d.lr), h, schedule: o.schedule, method }, guidance, seed };
 }

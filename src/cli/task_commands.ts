@@ -1,8 +1,6 @@
 // `tether generate | inpaint | superres | deblur | colorize`: read inputs, load the model, run the
 // task with a progress bar, write the PNG (parameters in its text chunk) atomically.
 import { Command, Option } from 'commander';
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { ClipStyleLoss } from '../clip_vision/style_loss.js';
 import { loadClipVisionFromPath } from '../clip_vision/load_node.js';
 import { adapterName } from '../gpu/device.js';
@@ -16,12 +14,13 @@ import { seededNoise } from '../sampler/noise.js';
 import { Tracer } from '../sampler/tracer.js';
 import { writeSafetensorsAtomic } from '../weights/safetensors_write_node.js';
 import { embeddedModelPath, readImageArg, readMaskArg, readNoiseArg } from './inputs_node.js';
+import { batchOutputPaths, checkWritable } from './output_paths.js';
 import { writePngAtomic } from './png_node.js';
+import { checkRunFits, plannedSize, type RunPlan } from './preflight.js';
+import { runPngText } from './run_metadata.js';
 import { loadVariantCache, saveVariantCache } from './variant_cache_node.js';
 import { progressBar } from './progress.js';
-import { addSamplingOptions, parseSampling, type SamplingOptions } from './sampling_options.js';
-
-const VERSION = '0.1.0';
+import { addSamplingOptions, parseSampling, TASK_DEFAULTS, type SamplingOptions } from './sampling_options.js';
 
 interface TaskOptions extends SamplingOptions {
   image?: string; mask?: string; inpaintSpace?: InpaintSpace; scale?: string; kernel?: 'bicubic' | 'box'; sigma?: string; width?: string; height?: string;
@@ -34,9 +33,9 @@ export type CliTask = TaskName | 'style';
 export interface TaskCommandDeps { ctx?: GpuContext }
 
 const DESCRIPTIONS: Record<CliTask, string> = {
-  generate: 'text-to-image with the DDIM scheduler (or --method newton with --noise/--trace for research runs)',
+  generate: 'text-to-image with the DDIM scheduler (--noise replays recorded noise, --trace records the trajectory)',
   inpaint: 'fill the white region of --mask in -i/--image, consistent with the rest of the image',
-  superres: 'super-resolve a LOW-resolution -i/--image by --scale (x4, x8) so that downscaling the result gives the input',
+  superres: 'super-resolve a LOW-resolution -i/--image by --scale (an integer 2..16, default 4) so that downscaling the result gives the input',
   deblur: 'recover a sharp image from a Gaussian-blurred -i/--image (blur --sigma in pixels)',
   colorize: 'colourise a grey-scale -i/--image (the constraint keeps its luma)',
   style: 'generate from a prompt in the style of --style-image (CLIP ViT-B/16 Gram-matrix loss; needs --clip weights)',
@@ -51,7 +50,7 @@ export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command 
       'pixel, pulled back through the encoder (better, costs a decode and two encodes per inner step)').choices(['latent', 'pixel']).default('latent'));
   }
   if (task === 'superres') {
-    cmd.option('--scale <n>', 'up-scaling factor (the output is scale times the input size)', '4');
+    cmd.option('--scale <n>', 'up-scaling factor, an integer in 2..16 (the output is scale times the input size)', '4');
     cmd.addOption(new Option('--kernel <k>', 'the observation operator: antialiased bicubic or box (area) downscaling').choices(['bicubic', 'box']).default('bicubic'));
   }
   if (task === 'deblur') cmd.option('--sigma <px>', 'Gaussian blur sigma of the observation, in pixels', '2');
@@ -81,7 +80,8 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
   const styleWeight = Number(o.styleWeight ?? 1);
   if (!(styleWeight > 0)) throw new Error(`--style-weight must be a positive number (got '${o.styleWeight}')`);
   if (!o.output.toLowerCase().endsWith('.png')) throw new Error(`--output must be a .png file (got ${o.output})`);
-  if (!existsSync(dirname(o.output) || '.')) throw new Error(`--output folder ${dirname(o.output)} does not exist`);
+  checkWritable(o.output, '-o/--output');
+  if (o.trace) checkWritable(o.trace, '--trace');
   const req: Partial<TaskRequest> = { task, prompt: o.prompt, negativePrompt: o.negativePrompt, guidance, settings };
   if (o.image) req.image = await readImageArg(o.image);
   if (o.mask) req.mask = await readMaskArg(o.mask);
@@ -98,38 +98,34 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
     req.blurSigma = s;
   }
   if (task === 'inpaint' && req.image && req.mask) {
-    const [, , H, W] = req.image.shape, [, , mh, mw] = req.mask.shape;
+    const [N, , H, W] = req.image.shape, [mn, , mh, mw] = req.mask.shape;
     if (H !== mh || W !== mw) throw new Error(`mask ${o.mask} is ${mw}x${mh} but image ${o.image} is ${W}x${H}: they must have the same size`);
+    if (N !== mn) throw new Error(`mask ${o.mask} holds ${mn} mask${mn > 1 ? 's' : ''} but image ${o.image} holds ${N} image${N > 1 ? 's' : ''}: give one mask per image`);
   }
   const modelPath = o.model ?? embeddedModelPath();
+  const N = req.image?.shape[0] ?? 1;
+  req.noise = o.noise ? await readNoiseArg(o.noise, settings.steps) : seededNoise(Array.from({ length: N }, (_, i) => seed + 2 * i));
+  const plan: Omit<RunPlan, 'dtype'> = {
+    task: cliTask, N, input: req.image && [req.image.shape[2], req.image.shape[3]], scale: req.scale, width: o.width, height: o.height,
+    guided: guidance !== null, pairs: settings.schedule === 'fused' && (settings.method === 'newton' || settings.method === 'no-jacobian'),
+  };
+  const size = await plannedSize(modelPath, o.config, { ...plan, dtype: 'f32' });
 
   // 2. GPU and model
   const ctx = deps.ctx ?? await createNodeGpuContext();
   loadVariantCache(ctx);                                  // the same table -> the same kernels -> the same bits
   const dtype = o.dtype === 'auto' ? (ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32') : o.dtype;
+  await checkRunFits(ctx, modelPath, o.config, { ...plan, dtype }, size);   // before any weight is read
   const sd = await loadPipelineFromPath(ctx, modelPath, { weightDtype: dtype, config: o.config });
   const cleanup: (() => void)[] = [];
   try {
     const models = taskModels(ctx, sd);
-    const f = models.codec.factor;
     if (cliTask === 'style') {
       const clip = await loadClipVisionFromPath(ctx, o.clip!);
       cleanup.push(() => clip.destroy(ctx));
       req.style = { loss: new ClipStyleLoss(clip), image: styleImage!, weight: styleWeight };
     }
-    if (task === 'generate') {
-      const native = (sd.configs.unet.sample_size ?? 64) * f;
-      req.width = o.width === undefined ? native : Number(o.width);
-      req.height = o.height === undefined ? native : Number(o.height);
-      for (const [k, v] of [['--width', req.width], ['--height', req.height]] as const) {
-        if (!Number.isInteger(v) || v < f || v % f) throw new Error(`${k} must be a positive multiple of ${f} (got ${v})`);
-      }
-    }
-    if (task === 'superres' && req.image && (req.image.shape[2] * req.scale!) % f) {
-      throw new Error(`input ${req.image.shape[3]}x${req.image.shape[2]} times --scale ${req.scale} must be a multiple of ${f}`);
-    }
-    const N = req.image?.shape[0] ?? 1;
-    req.noise = o.noise ? await readNoiseArg(o.noise, settings.steps) : seededNoise(Array.from({ length: N }, (_, i) => seed + 2 * i));
+    if (task === 'generate') { req.width = size.width; req.height = size.height; }
     const tracer = o.trace ? new Tracer(ctx) : undefined;
     req.trace = tracer;
     if (!o.quiet) process.stderr.write(`tether ${task}: ${sd.name} on ${adapterName(ctx.adapter)}, weights ${sd.weightDtype}, seed ${o.noise ? `(noise from ${o.noise})` : seed}\n`);
@@ -141,19 +137,23 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
 
     // 3. outputs (atomic)
     const [n, c, H, W] = result.image.shape;
-    const params = { task: cliTask, model: sd.name, prompt: o.prompt, negative_prompt: o.negativePrompt, seed: o.noise ? null : seed,
-      noise: o.noise ?? null, ...settings, guidance, scale: req.scale, kernel: req.downscaleKernel, sigma: req.blurSigma, inpaintSpace: req.inpaintSpace, software: `tether-sd ${VERSION}`, variants: result.variants };
-    const text = { parameters: JSON.stringify(params), Software: `tether-sd ${VERSION}` };
-    for (let i = 0; i < n; i++) {
-      const path = n === 1 ? o.output : o.output.replace(/\.png$/i, `-${i}.png`);
-      await writePngAtomic(path, tensorToRgba(result.image.data, c, H, W, i * c * H * W), text);
-    }
+    const text = runPngText({
+      task: cliTask, model: sd.name, prompt: o.prompt, negativePrompt: o.negativePrompt, seed: o.noise ? null : seed, settings,
+      guidance: o.guidance === undefined ? TASK_DEFAULTS[cliTask]!.guidance : Number(o.guidance), cfgForm: o.cfgForm,
+      width: W, height: H, weightDtype: sd.weightDtype, adapter: adapterName(ctx.adapter), variants: result.variants,
+      inputs: { image: o.image, mask: o.mask, style_image: o.styleImage, clip: o.clip, noise: o.noise },
+      options: { scale: req.scale, kernel: req.downscaleKernel, sigma: req.blurSigma, inpaint_space: req.inpaintSpace, style_weight: cliTask === 'style' ? styleWeight : undefined },
+    });
+    const written = batchOutputPaths(o.output, n);
+    for (let i = 0; i < n; i++) await writePngAtomic(written[i]!, tensorToRgba(result.image.data, c, H, W, i * c * H * W), text);
     if (tracer) {
       const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
       for (const [k, v] of tracer.tensors) tensors[k] = { dtype: 'F32', shape: v.shape, data: v.data };
-      await writeSafetensorsAtomic(o.trace!, tensors, { params: JSON.stringify(params) });
+      await writeSafetensorsAtomic(o.trace!, tensors, { params: text.tether! });
     }
-    if (!o.quiet) process.stderr.write(`wrote ${o.output} (${W}x${H}) in ${result.seconds.toFixed(1)} s, ${result.evals} UNet evaluations\n`);
+    if (!o.quiet) {
+      process.stderr.write(`wrote ${written.join(', ')}${o.trace ? ` and ${o.trace}` : ''} (${W}x${H}) in ${result.seconds.toFixed(1)} s, ${result.evals} UNet evaluations\n`);
+    }
   } finally {
     for (const c of cleanup) c();
     sd.destroy(ctx);

@@ -19,6 +19,16 @@ export interface TaskCase {
 export const SR_SCALE = 4;
 export const BLUR_SIGMA = 1.5;
 
+/** What each case is, in words, for the demo grid's row labels. */
+export function caseTitle(kind: CaseKind): string {
+  switch (kind) {
+    case 'inpaint-box': return 'inpainting, box mask';
+    case 'inpaint-free': return 'inpainting, free-form mask';
+    case 'superres-x4': return `super-resolution x${SR_SCALE}`;
+    case 'deblur': return `deblurring, sigma ${BLUR_SIGMA} px`;
+  }
+}
+
 /** Builds the observation of `kind` for a batch of ground-truth images gt [N, 3, S, S]; masks seeded by maskSeed + n. */
 export async function buildCase(ctx: GpuContext, kind: CaseKind, gt: ImageData4, maskSeed: number): Promise<TaskCase> {
   const [N, C, S] = gt.shape;
