@@ -4,8 +4,9 @@
 // same code runs in Node and in a browser; load_pipeline_node.ts resolves local paths.
 //
 // A single file carries weights only. Its configs come from `config` (a diffusers folder, as with
-// diffusers' `from_single_file(config=...)`) or default to SD 1.4's; the tokenizer comes from the
-// config folder's tokenizer/.
+// diffusers' `from_single_file(config=...)`), or are read off its tensor shapes, with what shapes
+// cannot tell taken from `originalConfig` (an LDM v1-inference.yaml) or SD 1.x's defaults
+// (src/weights/infer_ldm_config.ts). The tokenizer comes from the config folder's tokenizer/.
 import type { GpuContext } from '../gpu/context.js';
 import type { DType } from '../gpu/tensor.js';
 import { CLIPTokenizer } from '../text/clip_tokenizer.js';
@@ -16,7 +17,9 @@ import { UNet2DConditionModel } from '../unet/unet_2d_condition.js';
 import { AutoencoderKL } from '../vae/autoencoder_kl.js';
 import { parseVaeConfig, SD14_VAE, type AutoencoderKLConfig } from '../vae/config.js';
 import type { ByteSource } from '../weights/byte_source.js';
-import { loadComponentWeights, loadSingleFileWeights, type ModelFiles } from '../weights/model_source.js';
+import { inferLdmConfigs } from '../weights/infer_ldm_config.js';
+import { parseLdmYaml, schedulerConfigFromLdm } from '../weights/ldm_yaml.js';
+import { loadComponentWeights, loadSingleFileWeights, type ModelFiles, type SingleFileWeights } from '../weights/model_source.js';
 import type { Weights } from '../weights/weights.js';
 import { parseSchedulerConfig, SD14_SCHEDULER, type SchedulerConfig } from './scheduler_config.js';
 
@@ -26,7 +29,10 @@ export const PIPELINE_COMPONENTS: readonly PipelineComponent[] = ['tokenizer', '
 /** Where the model comes from. */
 export type ModelSource =
   | { kind: 'diffusers'; files: ModelFiles }
-  | { kind: 'single-file'; file: ByteSource; config?: ModelFiles };
+  | { kind: 'single-file'; file: ByteSource; config?: ModelFiles; originalConfig?: OriginalConfigText };
+
+/** An LDM config (v1-inference.yaml schema) for a single file: its name (for messages) and text. */
+export interface OriginalConfigText { name: string; text: string }
 
 export interface LoadPipelineOptions {
   /** GPU weight storage: 'auto' (default) = f16 on hardware adapters with shader-f16, else f32. */
@@ -48,6 +54,8 @@ export interface StableDiffusionModel {
   readonly vae?: AutoencoderKL;
   readonly scheduler: SchedulerConfig;
   readonly configs: { unet: UNet2DConditionConfig; vae: AutoencoderKLConfig; text_encoder: CLIPTextConfig };
+  /** One line saying where the configs came from (files, or inferred and which values assumed), for logs. */
+  readonly configSource: string;
   /** Frees every GPU weight. */
   destroy(ctx: GpuContext): void;
 }
@@ -61,8 +69,8 @@ export function resolveWeightDtype(ctx: GpuContext, opt: LoadPipelineOptions['we
   return opt;
 }
 
-/** The configs (and where they came from) of a model source. */
-interface Configs {
+/** The configs of a model source. */
+export interface ModelConfigs {
   unet: UNet2DConditionConfig;
   vae: AutoencoderKLConfig;
   text_encoder: CLIPTextConfig;
@@ -75,7 +83,7 @@ async function readJson(files: ModelFiles, rel: string): Promise<string> {
   return text;
 }
 
-async function folderConfigs(files: ModelFiles, need: ReadonlySet<PipelineComponent>): Promise<Configs> {
+async function folderConfigs(files: ModelFiles, need: ReadonlySet<PipelineComponent>): Promise<ModelConfigs> {
   const at = (rel: string) => `${files.name}/${rel}`;
   const sched = await files.readText('scheduler/scheduler_config.json');
   return {
@@ -87,12 +95,44 @@ async function folderConfigs(files: ModelFiles, need: ReadonlySet<PipelineCompon
   };
 }
 
-function wrap<T>(name: string, parse: (s: string) => T, text: string): T {
+function wrap<T, S>(name: string, parse: (s: S) => T, text: S): T {
   try {
     return parse(text);
   } catch (e) {
     throw new Error(`${name}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** Configs of a single file without a config folder: its shapes, plus its LDM yaml when given. */
+function singleFileConfigs(source: Extract<ModelSource, { kind: 'single-file' }>, sf: SingleFileWeights,
+                           need: ReadonlySet<PipelineComponent>): { configs: ModelConfigs; from: string } {
+  const orig = source.originalConfig ? parseLdmYaml(source.originalConfig.text, source.originalConfig.name) : undefined;
+  const inf = inferLdmConfigs(source.file.name, sf.shapes, sf.layout, need, orig);
+  const at = (c: string) => `${c} config inferred from ${source.file.name}`;
+  const configs: ModelConfigs = {
+    unet: inf.unet ? wrap(at('unet'), parseUNetConfig, inf.unet) : SD14_UNET,
+    vae: inf.vae ? parseVaeConfig(inf.vae, at('vae')) : SD14_VAE,
+    text_encoder: inf.text_encoder ? parseClipTextConfig(inf.text_encoder, at('text encoder')) : SD14_TEXT_ENCODER,
+    scheduler: orig ? parseSchedulerConfig(JSON.stringify(schedulerConfigFromLdm(orig)), orig.name) : SD14_SCHEDULER,
+  };
+  const from = `configs: inferred from the tensor shapes of ${source.file.name}` +
+    (orig ? `, with ${orig.name} for what shapes cannot tell` : '') +
+    (inf.assumed.length ? `; SD 1.x defaults for ${inf.assumed.join(', ')}` : '');
+  return { configs, from };
+}
+
+/**
+ * The configs a load of `source` would use, from config files and, for a single file, its header
+ * only (no weight is read): for checks that run before loading (output size, device fit). The
+ * caller keeps ownership of the source's byte source.
+ */
+export async function readModelConfigs(source: ModelSource, components: readonly PipelineComponent[] = PIPELINE_COMPONENTS):
+    Promise<ModelConfigs & { configSource: string }> {
+  const need = new Set(components);
+  if (source.kind === 'diffusers') return { ...(await folderConfigs(source.files, need)), configSource: `configs: ${source.files.name}/*/config.json` };
+  if (source.config) return { ...(await folderConfigs(source.config, need)), configSource: `configs: the diffusers config folder ${source.config.name}` };
+  const { configs, from } = singleFileConfigs(source, await loadSingleFileWeights(source.file), need);
+  return { ...configs, configSource: from };
 }
 
 async function loadTokenizer(files: ModelFiles): Promise<CLIPTokenizer> {
@@ -111,9 +151,12 @@ export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: L
 
   const configFiles = source.kind === 'diffusers' ? source.files : source.config;
   const name = source.kind === 'diffusers' ? source.files.name : source.file.name;
-  const configs: Configs = configFiles
-    ? await folderConfigs(configFiles, need)
-    : { unet: SD14_UNET, vae: SD14_VAE, text_encoder: SD14_TEXT_ENCODER, scheduler: SD14_SCHEDULER };
+  if (source.kind === 'single-file' && source.config && source.originalConfig) {
+    throw new Error(`${name}: give either a diffusers config folder or an LDM yaml (original config), not both`);
+  }
+  let configs: ModelConfigs | undefined = configFiles ? await folderConfigs(configFiles, need) : undefined;
+  let configSource = source.kind === 'diffusers' ? `configs: ${name}/*/config.json`
+    : `configs: the diffusers config folder ${configFiles?.name}`;
 
   // Weight trees, diffusers-named.
   let trees: Partial<Record<'unet' | 'vae' | 'text_encoder', Weights>>;
@@ -133,6 +176,7 @@ export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: L
     let sf;
     try {
       sf = await loadSingleFileWeights(source.file);
+      if (!configs) ({ configs, from: configSource } = singleFileConfigs(source, sf, need));
     } catch (e) {
       await source.file.close?.();
       throw e;
@@ -140,18 +184,22 @@ export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: L
     trees = { unet: sf.unet, vae: sf.vae, text_encoder: sf.text_encoder };
     close = async () => { await source.file.close?.(); };
   }
+  const cfg = configs!; // a folder's, or inferred in the single-file branch above
 
   const built: { destroy(ctx: GpuContext): void }[] = [];
   const model: { -readonly [K in keyof StableDiffusionModel]: StableDiffusionModel[K] } = {
-    name, kind: source.kind, weightDtype, scheduler: configs.scheduler,
-    configs: { unet: configs.unet, vae: configs.vae, text_encoder: configs.text_encoder },
+    name, kind: source.kind, weightDtype, scheduler: cfg.scheduler, configSource,
+    configs: { unet: cfg.unet, vae: cfg.vae, text_encoder: cfg.text_encoder },
     destroy: (c) => { for (const m of built.splice(0)) m.destroy(c); },
   };
-  // Without a config folder a single file is read with SD 1.4's configs: say so when shapes differ.
+  // A single file's shape mismatch means its tensors disagree with the configs read off the others
+  // (or with the config folder given): say which, since the message names only the two shapes.
   const hint = (e: unknown): never => {
-    if (source.kind === 'single-file' && !source.config && /shape/.test((e as Error).message)) {
-      throw new Error(`${(e as Error).message}\n(single-file checkpoints are read with the SD 1.4 configs; ` +
-        'for a model of another size pass its diffusers config folder)', { cause: e });
+    if (source.kind === 'single-file' && /has shape/.test((e as Error).message)) {
+      throw new Error(`${(e as Error).message}\n(${source.config
+        ? `the configs come from ${source.config.name}: check that this folder belongs to the checkpoint`
+        : 'the configs were read off the checkpoint\'s other tensors, so its tensors disagree with each other: ' +
+          'the file is damaged or not an SD 1.x model'})`, { cause: e });
     }
     throw e;
   };
@@ -165,15 +213,15 @@ export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: L
     }
     const p = { weightDtype };
     if (need.has('text_encoder')) {
-      model.text_encoder = await CLIPTextModel.load(ctx, trees.text_encoder!, configs.text_encoder, p).catch(hint);
+      model.text_encoder = await CLIPTextModel.load(ctx, trees.text_encoder!, cfg.text_encoder, p).catch(hint);
       built.push(model.text_encoder);
     }
     if (need.has('unet')) {
-      model.unet = await UNet2DConditionModel.load(ctx, trees.unet!, configs.unet, p).catch(hint);
+      model.unet = await UNet2DConditionModel.load(ctx, trees.unet!, cfg.unet, p).catch(hint);
       built.push(model.unet);
     }
     if (need.has('vae')) {
-      model.vae = await AutoencoderKL.load(ctx, trees.vae!, configs.vae, { ...p, maxChunkBytes: opts.vaeMaxChunkBytes }).catch(hint);
+      model.vae = await AutoencoderKL.load(ctx, trees.vae!, cfg.vae, { ...p, maxChunkBytes: opts.vaeMaxChunkBytes }).catch(hint);
       built.push(model.vae);
     }
   } catch (e) {
