@@ -202,7 +202,7 @@ export function forwardCommand(deps: ForwardDeps = {}): Command {
     .requiredOption('--output <file>', 'where to write the outputs (.safetensors, written atomically): unet: noise_pred; ' +
       'vae-encode: mean, logvar; vae-decode: image; text-encoder: last_hidden_state, pooler_output')
     .addOption(new Option('--dtype <dtype>', 'GPU weight precision').choices(['f32', 'f16']).default('f32'))
-    .option('--config <dir>', 'for a single-file checkpoint: a diffusers folder whose configs to use (default: SD 1.4 configs)')
+    .option('--config <dir>', 'for a single-file checkpoint: a diffusers folder whose configs to use (default: read off its tensor shapes)')
     .addHelpText('after', '\nOutputs are F32. Activations are computed in f32; --dtype f16 stores weights in f16 (needs shader-f16).')
     .action(async function (this: Command, o: { model: string; component: string; input: string; output: string; dtype: 'f32' | 'f16'; config?: string }) {
       try {

@@ -15,7 +15,7 @@ export const TASK_DEFAULTS: Record<string, TaskDefaults> = {
 };
 
 export interface SamplingOptions {
-  model?: string; config?: string; prompt: string; negativePrompt: string; steps: string; K?: string; lr?: string;
+  model?: string; config?: string; originalConfig?: string; prompt: string; negativePrompt: string; steps: string; K?: string; lr?: string;
   h: string; schedule: Schedule; method?: Method; guidance?: string; cfgForm: 'usual' | 'newton'; seed?: string;
   noise?: string; trace?: string; dtype: 'auto' | 'f16' | 'f32'; output: string; quiet?: boolean;
 }
@@ -25,6 +25,7 @@ export function addSamplingOptions(cmd: Command, task: string): Command {
   return cmd
     .option('--model <path>', 'diffusers folder or single-file SD 1.x checkpoint (default: the embedded Fashion-MNIST model)')
     .option('--config <dir>', 'for a single-file checkpoint: a diffusers folder with the configs and tokenizer')
+    .option('--original-config <yaml>', 'for a single-file checkpoint: its LDM v1-inference.yaml (default: <checkpoint>.yaml beside it if present; sizes are read off the tensor shapes)')
     .option('-p, --prompt <text>', 'text prompt', '')
     .option('-n, --negative-prompt <text>', 'negative prompt (the unconditional branch of guidance)', '')
     .option('--steps <n>', task === 'generate' ? `${STEPS_HELP}; must divide 1000 unless --method none` : `${STEPS_HELP}; must divide 1000 (e.g. 10, 20, 25, 50)`, '20')

@@ -116,7 +116,7 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
   loadVariantCache(ctx);                                  // the same table -> the same kernels -> the same bits
   const dtype = o.dtype === 'auto' ? (ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32') : o.dtype;
   await checkRunFits(ctx, modelPath, o.config, { ...plan, dtype }, size);   // before any weight is read
-  const sd = await loadPipelineFromPath(ctx, modelPath, { weightDtype: dtype, config: o.config });
+  const sd = await loadPipelineFromPath(ctx, modelPath, { weightDtype: dtype, config: o.config, originalConfig: o.originalConfig });
   const cleanup: (() => void)[] = [];
   try {
     const models = taskModels(ctx, sd);
@@ -129,6 +129,7 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
     const tracer = o.trace ? new Tracer(ctx) : undefined;
     req.trace = tracer;
     if (!o.quiet) process.stderr.write(`tether ${task}: ${sd.name} on ${adapterName(ctx.adapter)}, weights ${sd.weightDtype}, seed ${o.noise ? `(noise from ${o.noise})` : seed}\n`);
+    if (!o.quiet && sd.kind === 'single-file') process.stderr.write(`tether ${task}: ${sd.configSource}\n`);
     const bar = progressBar(task, Boolean(o.quiet));
     req.onProgress = (p) => bar.update(p);
     const result = await runTask(ctx, models, req as TaskRequest).finally(() => bar.stop());
