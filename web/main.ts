@@ -753,8 +753,8 @@ function updateButtons(): void {
     styleActive: styleActive(), hasStyleImage: styleSource !== null, clipPhase: state.clipPhase,
   });
   el.run.disabled = blockers.length > 0;
-  // while a model loads or a task runs, their own status lines say so
-  el.runReason.textContent = state.phase === 'loaded' ? blockers.join(' ') : '';
+  // while the engine starts, a model loads or a task runs, their own status lines say so
+  el.runReason.textContent = ['starting', 'loading', 'running'].includes(state.phase) ? '' : blockers.join(' ');
   el.cancel.disabled = state.phase !== 'running';
 }
 
