@@ -19,6 +19,11 @@ export class BufferPool {
   peak = 0;
   /** bytes of every buffer the pool owns (handed out + cached) */
   owned = 0;
+  /** releases of a buffer that was not handed out (a second release is ignored, never recycled twice) */
+  doubleReleases = 0;
+  private readonly out = new Set<GPUBuffer>();
+  /** handed out for the long term (weight-derived copies): not counted in handedOut */
+  private readonly kept = new Set<GPUBuffer>();
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -32,10 +37,13 @@ export class BufferPool {
     }
     this.inUse += size;
     this.peak = Math.max(this.peak, this.inUse);
+    this.out.add(buf);
     return buf;
   }
 
   release(buf: GPUBuffer): void {
+    // handing one buffer out twice would let two live tensors share memory: refuse quietly, count it
+    if (!this.out.delete(buf) && !this.kept.delete(buf)) { this.doubleReleases++; return; }
     const size = buf.size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
@@ -47,6 +55,16 @@ export class BufferPool {
   trim(): void {
     for (const list of this.free.values()) for (const b of list) { this.owned -= b.size; b.destroy(); }
     this.free.clear();
+  }
+
+  /** buffers handed out right now (activations; kept ones not counted) */
+  get handedOut(): number {
+    return this.out.size;
+  }
+
+  /** Marks a handed-out buffer as long-lived (e.g. a transposed copy of a weight). */
+  keep(buf: GPUBuffer): void {
+    if (this.out.delete(buf)) this.kept.add(buf);
   }
 
   resetPeak(): void {

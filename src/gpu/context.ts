@@ -40,7 +40,7 @@ export class GpuContext {
   /** which kernel variant each shape class uses on this device (entries never change once set) */
   readonly variants = new VariantTable();
   /** module path stack used to label timings (`down_blocks.0.resnets.1`) */
-  readonly scope: string[] = [];
+  readonly modulePath: string[] = [];
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -52,6 +52,8 @@ export class GpuContext {
   private readonly errors: string[] = [];
   private timer: GpuTimer | null = null;
   private lostReason: string | null = null;
+  /** open scope() calls, innermost last: the pooled buffers each allocated */
+  private readonly scopes: Set<GPUBuffer>[] = [];
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterDescription) {
     this.pool = new BufferPool(device);
@@ -80,12 +82,63 @@ export class GpuContext {
   alloc(shape: readonly number[], dtype: DType = 'f32'): GpuTensor {
     const bytes = numel(shape) * DTYPE_BYTES[dtype];
     check(bytes > 0, `alloc: empty tensor ${shapeStr(shape)}`);
-    return new GpuTensor(this.pool.acquire(bytes), shape, dtype, true);
+    const t = new GpuTensor(this.pool.acquire(bytes), shape, dtype, true);
+    this.scopes[this.scopes.length - 1]?.add(t.buffer);
+    return t;
   }
 
   /** Returns pooled tensors to the pool; later dispatches may reuse their buffers. */
-  release(...tensors: (GpuTensor | undefined)[]): void {
-    for (const t of tensors) if (t?.pooled) this.pool.release(t.buffer);
+  release(...tensors: (GpuTensor | undefined | null)[]): void {
+    for (const t of tensors) {
+      if (!t?.pooled) continue;
+      this.pool.release(t.buffer);
+      for (const s of this.scopes) s.delete(t.buffer);
+    }
+  }
+
+  /**
+   * Marks a pooled tensor as long-lived (it outlives any scope, like a weight): for copies derived
+   * from weights and cached with them. Free it with release() when its weight goes.
+   */
+  keep<T extends GpuTensor>(t: T): T {
+    if (t.pooled) {
+      this.pool.keep(t.buffer);
+      for (const s of this.scopes) s.delete(t.buffer);
+    }
+    return t;
+  }
+
+  /**
+   * Runs `fn` and frees every pooled tensor allocated inside it except those in its result (a
+   * tensor, or arrays / plain objects holding tensors, two levels deep), which pass to the
+   * enclosing scope — tfjs' tidy() for WebGPU buffers. `fn` may be async; scopes nest. Tensors
+   * released by hand inside are not released again. Freed buffers may be reused by the next
+   * dispatch, which is safe: all work runs on one queue in recorded order.
+   */
+  scope<R>(fn: () => R): R {
+    const mine = new Set<GPUBuffer>();
+    this.scopes.push(mine);
+    const close = (result: unknown) => {
+      const i = this.scopes.lastIndexOf(mine);
+      if (i >= 0) this.scopes.splice(i, 1);
+      const keep = new Set<GPUBuffer>();
+      collectBuffers(result, keep, 2);
+      for (const b of mine) if (!keep.has(b)) this.pool.release(b);
+      const parent = this.scopes[this.scopes.length - 1];
+      if (parent) for (const b of keep) if (mine.has(b)) parent.add(b);
+    };
+    let result: R;
+    try {
+      result = fn();
+    } catch (e) {
+      close(undefined);
+      throw e;
+    }
+    if (result instanceof Promise) {
+      return result.then((r) => { close(r); return r; }, (e) => { close(undefined); throw e; }) as R;
+    }
+    close(result);
+    return result;
   }
 
   /**
@@ -165,7 +218,7 @@ export class GpuContext {
     let pass: GPUComputePassEncoder;
     if (this.timer) {
       if (this.timer.full) this.flush();
-      const label = this.scope.join('.') || kernel.name;
+      const label = this.modulePath.join('.') || kernel.name;
       pass = (this.encoder ??= this.device.createCommandEncoder()).beginComputePass({
         timestampWrites: this.timer.next(label, kernel.name),
       });
@@ -228,8 +281,8 @@ export class GpuContext {
 
   /** Runs `fn` with a module-path label pushed (for per-module timings). */
   within<R>(name: string | number, fn: () => R): R {
-    this.scope.push(String(name));
-    try { return fn(); } finally { this.scope.pop(); }
+    this.modulePath.push(String(name));
+    try { return fn(); } finally { this.modulePath.pop(); }
   }
 
   /** Starts per-dispatch GPU timing (needs 'timestamp-query'). */
@@ -253,6 +306,13 @@ export class GpuContext {
     this.pass?.end();
     this.pass = null;
   }
+}
+
+function collectBuffers(v: unknown, into: Set<GPUBuffer>, depth: number): void {
+  if (v instanceof GpuTensor) { into.add(v.buffer); return; }
+  if (depth < 0 || v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) { for (const x of v) collectBuffers(x, into, depth - 1); return; }
+  if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectBuffers(x, into, depth - 1);
 }
 
 function padTo4(bytes: ArrayBufferView): Uint8Array {

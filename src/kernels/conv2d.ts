@@ -80,7 +80,7 @@ const transposedWeights = new WeakMap<GpuTensor, GpuTensor>();
 /** w [O, C, kh, kw] as [C*kh*kw, O] (made on first use and kept with w; see releaseConvWeights). */
 export function convWeightsTransposed(ctx: GpuContext, w: GpuTensor): GpuTensor {
   let t = transposedWeights.get(w);
-  if (!t) transposedWeights.set(w, (t = transpose(ctx, w.view([w.shape[0]!, w.size / w.shape[0]!]))));
+  if (!t) transposedWeights.set(w, (t = ctx.keep(transpose(ctx, w.view([w.shape[0]!, w.size / w.shape[0]!])))));
   return t;
 }
 

@@ -1,5 +1,5 @@
 // Taps for the VAE and the text encoder, the same convention as the UNet's (src/unet/tap.ts):
-// a tap receives names relative to the current module scope (ctx.scope, the path that also labels
+// a tap receives names relative to the current module scope (ctx.modulePath, the path that also labels
 // GPU timings), so a block says tap('conv_in', x) inside ctx.within('decoder') and the listener
 // sees `decoder.conv_in`. Golden tests use it to compare every intermediate and name the first
 // block that diverges. The value is only valid during the call: a listener that wants it must
@@ -23,5 +23,5 @@ export function tapped<T extends TapValue>(ctx: GpuContext, tap: Tap | undefined
 
 /** The full module path of `name` given the context's current scope. */
 export function scopedName(ctx: GpuContext, name: string): string {
-  return [...ctx.scope, name].join('.');
+  return [...ctx.modulePath, name].join('.');
 }

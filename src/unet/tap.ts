@@ -1,5 +1,5 @@
 // Capture of module outputs for the per-block golden test. A Tap receives names relative to the
-// current module scope (ctx.scope, the same path that labels timings), so a block says
+// current module scope (ctx.modulePath, the same path that labels timings), so a block says
 // tap('norm1', t) and the UNet turns that into `down_blocks.0.resnets.0.norm1`.
 // When a tap is present, fusions that would hide a golden intermediate are split: GroupNorm+SiLU
 // (the golden `norm1` is pre-SiLU) and residual epilogues (golden `attn1`, `conv2`, `proj_out`
@@ -9,7 +9,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { add, unary } from '../kernels/elementwise.js';
 import type { GroupNorm } from '../nn/group_norm.js';
 
-/** `name` is relative to the current ctx.scope; the tensor is only valid during the call. */
+/** `name` is relative to the current ctx.modulePath; the tensor is only valid during the call. */
 export type Tap = (name: string, t: GpuTensor) => void;
 
 /** silu(norm(x)), tapping the norm output (pre-SiLU) as `name` when tapped. */

@@ -69,11 +69,11 @@ export class UNet2DConditionModel {
     check(encoderHiddenStates.shape.length === 3 && encoderHiddenStates.shape[0] === B &&
       encoderHiddenStates.shape[2] === cfg.cross_attention_dim,
       `UNet2DConditionModel: encoder_hidden_states ${shapeStr(encoderHiddenStates.shape)}, expected [${B}, M, ${cfg.cross_attention_dim}]`);
-    const base = ctx.scope.length;
+    const base = ctx.modulePath.length;
     const tap: Tap | undefined = capture && ((name, t) => {
       const c = ctx.alloc(t.shape, t.dtype);
       ctx.copy(t, c);
-      capture([...ctx.scope.slice(base), name].join('.'), c);
+      capture([...ctx.modulePath.slice(base), name].join('.'), c);
     });
     const ehs = encoderHiddenStates;
 

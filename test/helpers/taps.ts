@@ -25,7 +25,7 @@ export function recordTaps(ctx: GpuContext): Recorder {
   const values = new Map<string, Promise<Float32Array>>();
   const parts = new Map<string, number>();
   const tap: Tap = (name, v) => {
-    const full = [...ctx.scope, name].join('.');
+    const full = [...ctx.modulePath, name].join('.');
     values.set(full, readTapValue(ctx, v));
     parts.set(full, v instanceof GpuTensor ? 1 : v.parts.length);
   };

@@ -65,7 +65,7 @@ describe.skipIf(!process.env.TETHER_SLOW)('full-size SD 1.4 VAE (synthetic weigh
       const parts = new Map<string, number>();
       const z = ctx.upload(randn(4 * 64 * 64, 4), [1, 4, 64, 64]);
       const t1 = performance.now();
-      const img = vae.decode(ctx, z, (name, v) => { if ('parts' in v) parts.set([...ctx.scope, name].join('.'), v.parts.length); });
+      const img = vae.decode(ctx, z, (name, v) => { if ('parts' in v) parts.set([...ctx.modulePath, name].join('.'), v.parts.length); });
       const out = await ctx.read(img);
       const s = stats(out);
       console.log(`SD 1.4 VAE decode 64x64 -> 512x512: ${((performance.now() - t1) / 1e3).toFixed(1)} s, pool peak ` +

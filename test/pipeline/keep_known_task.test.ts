@@ -24,8 +24,12 @@ gpuTest('known pixels are kept exactly by default, the raw result drifts there, 
   const tc = await buildCase(ctx, 'inpaint-free', gt, 5);
   const settings = { steps: 5, K: 2, lr: [0.5, 0.1] as [number, number], h: 0.005, schedule: 'exact' as const, method: 'newton' as const };
   const m = taskModels(ctx, sd);
+  const pooled = ctx.pool.handedOut, doubles = ctx.pool.doubleReleases;
   const kept = await runTask(ctx, m, { ...tc.request, settings, noise: seededNoise([1, 3]) });
   const raw = await runTask(ctx, m, { ...tc.request, settings, noise: seededNoise([1, 3]), keepKnown: false });
+  // a whole sampling run (discovery pass included) returns every pooled buffer, each exactly once
+  expect(ctx.pool.handedOut).toBe(pooled);
+  expect(ctx.pool.doubleReleases).toBe(doubles);
   expect(raw.rawImage).toBeUndefined();
   expect(kept.rawImage!.data).toEqual(raw.image.data);          // the same run underneath
   const known = tc.request.mask!.data;
