@@ -25,7 +25,7 @@ export function addSamplingOptions(cmd: Command, task: string): Command {
   return cmd
     .option('--model <path>', 'diffusers folder or single-file SD 1.x checkpoint (default: the embedded Fashion-MNIST model)')
     .option('--config <dir>', 'for a single-file checkpoint: a diffusers folder with the configs and tokenizer')
-    .option('--original-config <yaml>', 'for a single-file checkpoint: its LDM v1-inference.yaml (default: <checkpoint>.yaml beside it if present; sizes are read off the tensor shapes)')
+    .option('--original-config <yaml>', 'for a single-file checkpoint: its LDM v1-inference.yaml; sizes are read off the tensor shapes, and --config then gives only the tokenizer (default: <checkpoint>.yaml beside it, unless --config)')
     .option('-p, --prompt <text>', 'text prompt', '')
     .option('-n, --negative-prompt <text>', 'negative prompt (the unconditional branch of guidance)', '')
     .option('--steps <n>', task === 'generate' ? `${STEPS_HELP}; must divide 1000 unless --method none` : `${STEPS_HELP}; must divide 1000 (e.g. 10, 20, 25, 50)`, '20')

@@ -103,7 +103,7 @@ function wrap<T, S>(name: string, parse: (s: S) => T, text: S): T {
   }
 }
 
-/** Configs of a single file without a config folder: its shapes, plus its LDM yaml when given. */
+/** Configs read off a single file's shapes, plus its LDM yaml when given. */
 function singleFileConfigs(source: Extract<ModelSource, { kind: 'single-file' }>, sf: SingleFileWeights,
                            need: ReadonlySet<PipelineComponent>): { configs: ModelConfigs; from: string } {
   const orig = source.originalConfig ? parseLdmYaml(source.originalConfig.text, source.originalConfig.name) : undefined;
@@ -117,8 +117,24 @@ function singleFileConfigs(source: Extract<ModelSource, { kind: 'single-file' }>
   };
   const from = `configs: inferred from the tensor shapes of ${source.file.name}` +
     (orig ? `, with ${orig.name} for what shapes cannot tell` : '') +
-    (inf.assumed.length ? `; SD 1.x defaults for ${inf.assumed.join(', ')}` : '');
+    (inf.assumed.length ? `; SD 1.x defaults for ${inf.assumed.join(', ')}` : '') +
+    (source.config ? `; tokenizer from ${source.config.name}` : '');
   return { configs, from };
+}
+
+/**
+ * Configs of any source. A single file uses its config folder's configs, unless an LDM yaml is
+ * given too: then sizes come from its shapes and the yaml, and the folder gives only the tokenizer
+ * (the usual case of a checkpoint + v1-inference.yaml, with a tokenizer from elsewhere).
+ * `sf` is the single file's header, read once by the caller.
+ */
+async function sourceConfigs(source: ModelSource, need: ReadonlySet<PipelineComponent>,
+                             sf?: SingleFileWeights): Promise<{ configs: ModelConfigs; from: string }> {
+  if (source.kind === 'diffusers') return { configs: await folderConfigs(source.files, need), from: `configs: ${source.files.name}/*/config.json` };
+  if (source.config && !source.originalConfig) {
+    return { configs: await folderConfigs(source.config, need), from: `configs: the diffusers config folder ${source.config.name}` };
+  }
+  return singleFileConfigs(source, sf ?? await loadSingleFileWeights(source.file), need);
 }
 
 /**
@@ -128,10 +144,7 @@ function singleFileConfigs(source: Extract<ModelSource, { kind: 'single-file' }>
  */
 export async function readModelConfigs(source: ModelSource, components: readonly PipelineComponent[] = PIPELINE_COMPONENTS):
     Promise<ModelConfigs & { configSource: string }> {
-  const need = new Set(components);
-  if (source.kind === 'diffusers') return { ...(await folderConfigs(source.files, need)), configSource: `configs: ${source.files.name}/*/config.json` };
-  if (source.config) return { ...(await folderConfigs(source.config, need)), configSource: `configs: the diffusers config folder ${source.config.name}` };
-  const { configs, from } = singleFileConfigs(source, await loadSingleFileWeights(source.file), need);
+  const { configs, from } = await sourceConfigs(source, new Set(components));
   return { ...configs, configSource: from };
 }
 
@@ -151,17 +164,13 @@ export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: L
 
   const configFiles = source.kind === 'diffusers' ? source.files : source.config;
   const name = source.kind === 'diffusers' ? source.files.name : source.file.name;
-  if (source.kind === 'single-file' && source.config && source.originalConfig) {
-    throw new Error(`${name}: give either a diffusers config folder or an LDM yaml (original config), not both`);
-  }
-  let configs: ModelConfigs | undefined = configFiles ? await folderConfigs(configFiles, need) : undefined;
-  let configSource = source.kind === 'diffusers' ? `configs: ${name}/*/config.json`
-    : `configs: the diffusers config folder ${configFiles?.name}`;
+  let configs: ModelConfigs, configSource: string;
 
   // Weight trees, diffusers-named.
   let trees: Partial<Record<'unet' | 'vae' | 'text_encoder', Weights>>;
   let close: () => Promise<void>;
   if (source.kind === 'diffusers') {
+    ({ configs, from: configSource } = await sourceConfigs(source, need));
     const preferFp16 = weightDtype === 'f16';
     const comps = (['text_encoder', 'unet', 'vae'] as const).filter((c) => need.has(c));
     trees = {};
@@ -176,7 +185,7 @@ export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: L
     let sf;
     try {
       sf = await loadSingleFileWeights(source.file);
-      if (!configs) ({ configs, from: configSource } = singleFileConfigs(source, sf, need));
+      ({ configs, from: configSource } = await sourceConfigs(source, need, sf));
     } catch (e) {
       await source.file.close?.();
       throw e;
@@ -184,7 +193,7 @@ export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: L
     trees = { unet: sf.unet, vae: sf.vae, text_encoder: sf.text_encoder };
     close = async () => { await source.file.close?.(); };
   }
-  const cfg = configs!; // a folder's, or inferred in the single-file branch above
+  const cfg = configs;
 
   const built: { destroy(ctx: GpuContext): void }[] = [];
   const model: { -readonly [K in keyof StableDiffusionModel]: StableDiffusionModel[K] } = {
@@ -196,7 +205,7 @@ export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: L
   // (or with the config folder given): say which, since the message names only the two shapes.
   const hint = (e: unknown): never => {
     if (source.kind === 'single-file' && /has shape/.test((e as Error).message)) {
-      throw new Error(`${(e as Error).message}\n(${source.config
+      throw new Error(`${(e as Error).message}\n(${source.config && !source.originalConfig
         ? `the configs come from ${source.config.name}: check that this folder belongs to the checkpoint`
         : 'the configs were read off the checkpoint\'s other tensors, so its tensors disagree with each other: ' +
           'the file is damaged or not an SD 1.x model'})`, { cause: e });

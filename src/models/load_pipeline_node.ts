@@ -12,8 +12,8 @@ export interface NodeLoadOptions extends LoadPipelineOptions {
   config?: string;
   /**
    * For a single file: an LDM config (v1-inference.yaml schema) for what its tensor shapes cannot
-   * tell. Without it (and without `config`), `<checkpoint name>.yaml` beside the file is used when
-   * present, the common convention of SD front-ends.
+   * tell; with `config` too, that folder then gives only the tokenizer. Without either,
+   * `<checkpoint name>.yaml` beside the file is used when present (the usual SD front-end convention).
    */
   originalConfig?: string;
 }
@@ -43,9 +43,9 @@ export async function nodeModelSource(path: string, configDir?: string, original
     if (originalConfig) throw new Error(`--original-config applies to single-file checkpoints only; ${path} is a folder`);
     return { kind: 'diffusers', files: nodeModelFiles(path) };
   }
-  if (configDir && originalConfig) throw new Error('--config and --original-config are alternatives: give one of them');
   if (configDir && (await kindOf(configDir, 'config folder')) !== 'dir') throw new Error(`config folder ${configDir}: not a directory`);
-  const yaml = configDir ? undefined : await originalConfigFor(path, originalConfig);
+  // An explicit config folder wins over a yaml that merely sits beside the file.
+  const yaml = configDir && !originalConfig ? undefined : await originalConfigFor(path, originalConfig);
   return { kind: 'single-file', file: await fileByteSource(path), config: configDir ? nodeModelFiles(configDir) : undefined, originalConfig: yaml };
 }
 

@@ -2,10 +2,13 @@
 // its configs are read off the tensor shapes, with the LDM yaml (given, or beside the file under
 // the same base name) for what shapes cannot tell. It must compute exactly what the golden
 // diffusers folder computes: text embeddings, UNet, VAE encode and decode; and the text
-// embeddings must match the diffusers golden. Tensors that disagree are refused by name.
-import { copyFileSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+// embeddings must match the diffusers golden. Tensors that disagree are refused by name. With a
+// yaml and --config together the folder gives only the tokenizer, and `tether generate` must
+// draw the folder's pixels.
+import { copyFileSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { beforeAll, describe, expect } from 'vitest';
 import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { readModelConfigs } from '../../src/models/load_pipeline.js';
@@ -13,6 +16,7 @@ import { loadPipelineFromPath, nodeModelSource } from '../../src/models/load_pip
 import { fileByteSource } from '../../src/weights/byte_source_node.js';
 import { openSafetensors } from '../../src/weights/safetensors.js';
 import { encodeSafetensors, type TensorToWrite } from '../../src/weights/safetensors_write.js';
+import { tether } from '../cli/cli_harness.js';
 import { GOLDEN_DIR, openGolden } from '../helpers/golden.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { expectClose } from '../helpers/numeric.js';
@@ -91,13 +95,25 @@ describe('single file without a config folder', () => {
       // a yaml that does not belong to the checkpoint is refused by field and tensor
       await expect(loadPipelineFromPath(ctx, SINGLE, { ...NO_TOKENIZER, originalConfig: join(GOLDEN_DIR, 'sd14_configs/v1-inference.yaml') }))
         .rejects.toThrow(/v1-inference\.yaml: unet_config\.params\.model_channels is 320, but .* has 32 \(from tensor model\.diffusion_model\.input_blocks\.0\.0\.weight\)/);
-      await expect(loadPipelineFromPath(ctx, SINGLE, { ...NO_TOKENIZER, originalConfig: YAML, config: GOLDEN_DIR }))
-        .rejects.toThrow(/--config and --original-config are alternatives/);
       await expect(loadPipelineFromPath(ctx, GOLDEN_DIR, { ...NO_TOKENIZER, originalConfig: YAML }))
         .rejects.toThrow(/--original-config applies to single-file checkpoints only/);
     } finally {
       for (const m of [folder, given, beside]) m.destroy(ctx);
     }
+  }, 300_000);
+
+  gpuTest('tether generate: single file + --original-config, tokenizer from --config: the folder\'s pixels', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tether-sf-cli-'));
+    const run = (out: string, ...model: string[]) =>
+      tether('generate', ...model, '-p', 'a dress', '--steps', '2', '--seed', '5', '--width', '64', '--height', '64', '-o', join(dir, out));
+    const a = await run('folder.png', '--model', GOLDEN_DIR);
+    const b = await run('single.png', '--model', SINGLE, '--original-config', YAML, '--config', GOLDEN_DIR);
+    expect(a.code, a.message).toBe(0);
+    expect(b.code, b.message).toBe(0);
+    expect(b.stderr).toMatch(/configs: inferred from the tensor shapes of .*tiny-sd14-public\.safetensors, with .*tiny-v1-inference-public\.yaml for what shapes cannot tell; SD 1\.x defaults for text encoder heads \(4: .*\); tokenizer from /);
+    const pixels = (f: string) => PNG.sync.read(readFileSync(join(dir, f))).data;
+    expect(new Set(pixels('folder.png')).size, 'a real image, not a flat one').toBeGreaterThan(50);
+    expect(pixels('single.png').equals(pixels('folder.png'))).toBe(true);
   }, 300_000);
 
   gpuTest('tensors that disagree with each other: refused naming the tensor as it is in the file', async (ctx) => {
