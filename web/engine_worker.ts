@@ -15,7 +15,7 @@ import { tensorToRgba } from '../src/pipeline/image.js';
 import { taskModels } from '../src/pipeline/sd_pipeline.js';
 import { runTask, type TaskModels } from '../src/pipeline/tasks.js';
 import {
-  activationFit, bindingLimit, checkWeightsFit, DeviceFitError, fitConfigs, formatBytes, weightTrees, type FitConfigs,
+  activationFit, bindingLimit, checkWeightsFit, DeviceFitError, formatBytes, weightTrees, type FitConfigs,
 } from '../src/pipeline/device_fit.js';
 import { CLIPTokenizer } from '../src/text/clip_tokenizer.js';
 import {
@@ -155,7 +155,6 @@ async function load(choice: ModelChoice, weights: WeightChoice): Promise<void> {
     const { dtype, why } = chooseDtype(c, weights);
     status('Checking the weights against this device’s limits…');
     // headers only: every weight against the largest buffer this device allows (src/pipeline/device_fit.ts, as the CLI)
-    const configs = await fitConfigs(source);
     const gpuBytes = await checkWeightsFit(await weightTrees(source, dtype), bindingLimit(c.limits, limitOverride), dtype, c.hasF16);
     // every weight file is open now (headers read): progress is bytes read of their total size
     expected = Object.values(stats.opened).reduce((a, b) => a + b, 0);
@@ -172,13 +171,13 @@ async function load(choice: ModelChoice, weights: WeightChoice): Promise<void> {
       throw e;
     }
     sd = model;
-    fitCfg = configs;
+    fitCfg = { unet: model.configs.unet, vae: model.configs.vae };   // the configs it was built with (a single file's are inferred)
     const vae = model.configs.vae;
     const factor = models.codec.factor;
     post({
       type: 'loaded',
       model: {
-        name: model.name, kind: model.kind, weightDtype: model.weightDtype as 'f16' | 'f32', weightWhy: why,
+        name: model.name, kind: model.kind, weightDtype: model.weightDtype as 'f16' | 'f32', weightWhy: why, configSource: model.configSource,
         factor, nativeSize: (model.configs.unet.sample_size ?? (vae as { sampleSize?: number }).sampleSize ?? 64) * factor,
         gpuBytes, seconds: (performance.now() - started) / 1000, reads: stats,
       },

@@ -305,6 +305,7 @@ function onLoaded(m: ModelInfo): void {
     ['Model', `${m.name} (${m.kind === 'diffusers' ? 'diffusers folder' : 'single file'})`],
     ['Weights', `${m.weightDtype} on the GPU, ${MB(m.gpuBytes)} — ${m.weightWhy}`],
     ['Native size', `${m.nativeSize}×${m.nativeSize} px (VAE factor ${m.factor})`],
+    ['Configs', m.configSource.replace(/^configs: /, '')],
     ['Reads', `${m.reads.reads} byte ranges, ${MB(m.reads.bytes)}; largest ${MB(m.reads.maxRead)}`],
   ];
   el.modelInfo.replaceChildren(...facts.flatMap(([k, v]) => {
@@ -332,7 +333,7 @@ el.fileInput.onchange = () => {
   el.fileInput.value = '';
 };
 function loadSingleFile(file: File): void {
-  loadModel({ kind: 'single-file', file, config: el.singleConfig.value as 'sd14' | 'server', base: new URL('model/', location.href).href });
+  loadModel({ kind: 'single-file', file, config: el.singleConfig.value as 'file' | 'server', base: new URL('model/', location.href).href });
 }
 
 // Drag and drop: a folder (diffusers), a .safetensors file, or an image.

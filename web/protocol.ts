@@ -12,8 +12,8 @@ export type ModelChoice =
   | { kind: 'entries'; entries: [string, File][]; name?: string }
   /** a diffusers folder opened with showDirectoryPicker() */
   | { kind: 'directory'; handle: FileSystemDirectoryHandle }
-  /** a single-file SD 1.x checkpoint; configs: SD 1.4's, or the default model's folder */
-  | { kind: 'single-file'; file: File; config: 'sd14' | 'server'; base: string };
+  /** a single-file SD 1.x checkpoint; configs: read off its tensor shapes, or the default model's folder */
+  | { kind: 'single-file'; file: File; config: 'file' | 'server'; base: string };
 
 export type WeightChoice = 'auto' | 'f32' | 'f16';
 
@@ -66,6 +66,8 @@ export interface ModelInfo {
   weightDtype: 'f16' | 'f32';
   /** why this weight type */
   weightWhy: string;
+  /** where the configs came from (a folder's config.json files, or a single file's tensor shapes) */
+  configSource: string;
   /** VAE down-sampling factor */
   factor: number;
   /** the UNet's native image size in pixels (sample_size x factor) */

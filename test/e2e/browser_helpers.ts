@@ -79,7 +79,7 @@ export function collectLogs(page: Page): string[] {
 export interface PageSnapshot {
   phase: string;
   engine: { adapter: string; f16Available: boolean; isFallbackAdapter: boolean } | null;
-  model: { name: string; weightDtype: string; factor: number; nativeSize: number; reads: { reads: number; bytes: number; maxRead: number; maxReadAt: string; opened: Record<string, number> } } | null;
+  model: { name: string; weightDtype: string; factor: number; nativeSize: number; configSource: string; reads: { reads: number; bytes: number; maxRead: number; maxReadAt: string; opened: Record<string, number> } } | null;
   loadError: { message: string; tooBig: boolean } | null;
   runError: string | null;
   previews: number;
