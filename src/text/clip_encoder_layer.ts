@@ -9,7 +9,7 @@ import { add, unary } from '../kernels/elementwise.js';
 import { LayerNorm } from '../nn/layer_norm.js';
 import { Linear } from '../nn/linear.js';
 import type { ParamOptions } from '../nn/param.js';
-import { tapped, type Tap } from '../models/tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import type { Weights } from '../weights/weights.js';
 import type { CLIPTextConfig } from './clip_text_config.js';
 

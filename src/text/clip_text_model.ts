@@ -9,7 +9,7 @@ import { f16BitsToF32 } from '../gpu/half.js';
 import { check, type GpuTensor } from '../gpu/tensor.js';
 import { LayerNorm } from '../nn/layer_norm.js';
 import { loadModel, weightDtypeOf, type ParamOptions } from '../nn/param.js';
-import { tapped, type Tap } from '../models/tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import type { WeightRef, Weights } from '../weights/weights.js';
 import { CLIPEncoderLayer } from './clip_encoder_layer.js';
 import type { CLIPTextConfig } from './clip_text_config.js';

@@ -8,7 +8,7 @@ import { LayerNorm } from '../nn/layer_norm.js';
 import type { ParamOptions } from '../nn/param.js';
 import type { Weights } from '../weights/weights.js';
 import { FeedForward } from './feed_forward.js';
-import { sub, withResidual, type Tap } from './tap.js';
+import { tapped, withResidual, type Tap } from '../nn/tap.js';
 
 export interface TransformerBlockOptions extends ParamOptions {
   heads: number;
@@ -37,15 +37,15 @@ export class BasicTransformerBlock {
   /** x: [B, N, C], context: [B, M, Ccross] -> [B, N, C]. x is not released. */
   forward(ctx: GpuContext, x: GpuTensor, context: GpuTensor, tap?: Tap): GpuTensor {
     // 1. self-attention
-    let n = sub(ctx, tap, 'norm1', () => this.norm1.forward(ctx, x));
+    let n = tapped(ctx, tap, 'norm1', () => this.norm1.forward(ctx, x));
     const h1 = withResidual(ctx, tap, 'attn1', x, (r) => this.attn1.forward(ctx, n, undefined, r));
     ctx.release(n);
     // 2. cross-attention (K/V from the text encoder states)
-    n = sub(ctx, tap, 'norm2', () => this.norm2.forward(ctx, h1));
+    n = tapped(ctx, tap, 'norm2', () => this.norm2.forward(ctx, h1));
     const h2 = withResidual(ctx, tap, 'attn2', h1, (r) => this.attn2.forward(ctx, n, context, r));
     ctx.release(n, h1);
     // 3. feed-forward
-    n = sub(ctx, tap, 'norm3', () => this.norm3.forward(ctx, h2));
+    n = tapped(ctx, tap, 'norm3', () => this.norm3.forward(ctx, h2));
     const h3 = withResidual(ctx, tap, 'ff', h2, (r) => this.ff.forward(ctx, n, r));
     ctx.release(n, h2);
     return h3;

@@ -6,7 +6,7 @@ import type { Weights } from '../weights/weights.js';
 import type { BlockOptions, DownOutput } from './blocks.js';
 import { Downsample2D } from './downsample_2d.js';
 import { ResnetBlock2D } from './resnet_block_2d.js';
-import { sub, type Tap } from './tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import { Transformer2DModel } from './transformer_2d.js';
 
 export class CrossAttnDownBlock2D {
@@ -35,13 +35,13 @@ export class CrossAttnDownBlock2D {
     const skips: GpuTensor[] = [];
     let h = x;
     this.resnets.forEach((r, j) => {
-      const rh = sub(ctx, tap, `resnets.${j}`, () => r.forward(ctx, h, tembAct, tap));
-      h = sub(ctx, tap, `attentions.${j}`, () => this.attentions[j]!.forward(ctx, rh, context, tap));
+      const rh = tapped(ctx, tap, `resnets.${j}`, () => r.forward(ctx, h, tembAct, tap));
+      h = tapped(ctx, tap, `attentions.${j}`, () => this.attentions[j]!.forward(ctx, rh, context, tap));
       ctx.release(rh);
       skips.push(h);
     });
     for (const [k, d] of this.downsamplers.entries()) {
-      h = sub(ctx, tap, `downsamplers.${k}`, () => d.forward(ctx, h));
+      h = tapped(ctx, tap, `downsamplers.${k}`, () => d.forward(ctx, h));
       skips.push(h);
     }
     return { hidden: h, skips };

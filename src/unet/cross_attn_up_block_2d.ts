@@ -6,7 +6,7 @@ import { concatChannels } from '../kernels/concat.js';
 import type { Weights } from '../weights/weights.js';
 import type { BlockOptions } from './blocks.js';
 import { ResnetBlock2D } from './resnet_block_2d.js';
-import { sub, type Tap } from './tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import { Transformer2DModel } from './transformer_2d.js';
 import { upResnetInChannels } from './up_block_2d.js';
 import { Upsample2D } from './upsample_2d.js';
@@ -41,13 +41,13 @@ export class CrossAttnUpBlock2D {
       const cat = concatChannels(ctx, h, skip);
       ctx.release(skip);
       if (h !== x) ctx.release(h);
-      const rh = sub(ctx, tap, `resnets.${j}`, () => r.forward(ctx, cat, tembAct, tap));
+      const rh = tapped(ctx, tap, `resnets.${j}`, () => r.forward(ctx, cat, tembAct, tap));
       ctx.release(cat);
-      h = sub(ctx, tap, `attentions.${j}`, () => this.attentions[j]!.forward(ctx, rh, context, tap));
+      h = tapped(ctx, tap, `attentions.${j}`, () => this.attentions[j]!.forward(ctx, rh, context, tap));
       ctx.release(rh);
     });
     for (const [k, u] of this.upsamplers.entries()) {
-      const y = sub(ctx, tap, `upsamplers.${k}`, () => u.forward(ctx, h, upsampleSize));
+      const y = tapped(ctx, tap, `upsamplers.${k}`, () => u.forward(ctx, h, upsampleSize));
       if (h !== x) ctx.release(h);
       h = y;
     }

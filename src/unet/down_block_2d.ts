@@ -5,7 +5,7 @@ import type { Weights } from '../weights/weights.js';
 import type { BlockOptions, DownOutput } from './blocks.js';
 import { Downsample2D } from './downsample_2d.js';
 import { ResnetBlock2D } from './resnet_block_2d.js';
-import { sub, type Tap } from './tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 
 export class DownBlock2D {
   private constructor(readonly resnets: readonly ResnetBlock2D[], readonly downsamplers: readonly Downsample2D[]) {}
@@ -30,11 +30,11 @@ export class DownBlock2D {
     const skips: GpuTensor[] = [];
     let h = x;
     this.resnets.forEach((r, j) => {
-      h = sub(ctx, tap, `resnets.${j}`, () => r.forward(ctx, h, tembAct, tap));
+      h = tapped(ctx, tap, `resnets.${j}`, () => r.forward(ctx, h, tembAct, tap));
       skips.push(h);
     });
     for (const [k, d] of this.downsamplers.entries()) {
-      h = sub(ctx, tap, `downsamplers.${k}`, () => d.forward(ctx, h));
+      h = tapped(ctx, tap, `downsamplers.${k}`, () => d.forward(ctx, h));
       skips.push(h);
     }
     return { hidden: h, skips };

@@ -8,7 +8,7 @@ import { GroupNorm } from '../nn/group_norm.js';
 import { Linear } from '../nn/linear.js';
 import type { ParamOptions } from '../nn/param.js';
 import type { Weights } from '../weights/weights.js';
-import { normSilu, sub, withResidual, type Tap } from './tap.js';
+import { normSilu, tapped, withResidual, type Tap } from '../nn/tap.js';
 
 export interface ResnetOptions extends ParamOptions {
   groups: number;
@@ -46,10 +46,10 @@ export class ResnetBlock2D {
   forward(ctx: GpuContext, x: GpuTensor, tembAct: GpuTensor, tap?: Tap): GpuTensor {
     check(x.shape[1] === this.inChannels, `ResnetBlock2D(${this.inChannels} -> ${this.outChannels}): input ${shapeStr(x.shape)}`);
     let h = normSilu(ctx, this.norm1, x, tap, 'norm1');
-    const c1 = sub(ctx, tap, 'conv1', () => this.conv1.forward(ctx, h));
+    const c1 = tapped(ctx, tap, 'conv1', () => this.conv1.forward(ctx, h));
     ctx.release(h);
     // h = conv1(...) + time_emb_proj(silu(temb))[:, :, None, None]
-    const t = sub(ctx, tap, 'time_emb_proj', () => this.time_emb_proj.forward(ctx, tembAct));
+    const t = tapped(ctx, tap, 'time_emb_proj', () => this.time_emb_proj.forward(ctx, tembAct));
     const c1t = add(ctx, c1, t);
     ctx.release(c1, t);
     h = normSilu(ctx, this.norm2, c1t, tap, 'norm2');

@@ -8,7 +8,7 @@ import { GroupNorm } from '../nn/group_norm.js';
 import type { ParamOptions } from '../nn/param.js';
 import type { Weights } from '../weights/weights.js';
 import { BasicTransformerBlock } from './basic_transformer_block.js';
-import { sub, withResidual, type Tap } from './tap.js';
+import { tapped, withResidual, type Tap } from '../nn/tap.js';
 
 export interface Transformer2DOptions extends ParamOptions {
   heads: number;
@@ -41,14 +41,14 @@ export class Transformer2DModel {
   forward(ctx: GpuContext, x: GpuTensor, context: GpuTensor, tap?: Tap): GpuTensor {
     const [B, C, H, W] = x.shape as [number, number, number, number];
     // 1. input: norm -> proj_in (NCHW) -> tokens [B, H*W, C]
-    const n = sub(ctx, tap, 'norm', () => this.norm.forward(ctx, x));
-    const p = sub(ctx, tap, 'proj_in', () => this.proj_in.forward(ctx, n));
+    const n = tapped(ctx, tap, 'norm', () => this.norm.forward(ctx, x));
+    const p = tapped(ctx, tap, 'proj_in', () => this.proj_in.forward(ctx, n));
     ctx.release(n);
     let t = transpose(ctx, p.view([B, C, H * W]));
     ctx.release(p);
     // 2. blocks
     this.transformer_blocks.forEach((block, k) => {
-      const y = sub(ctx, tap, `transformer_blocks.${k}`, () => block.forward(ctx, t, context, tap));
+      const y = tapped(ctx, tap, `transformer_blocks.${k}`, () => block.forward(ctx, t, context, tap));
       ctx.release(t);
       t = y;
     });

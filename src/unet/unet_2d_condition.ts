@@ -14,7 +14,7 @@ import { CrossAttnDownBlock2D } from './cross_attn_down_block_2d.js';
 import { CrossAttnUpBlock2D } from './cross_attn_up_block_2d.js';
 import { DownBlock2D } from './down_block_2d.js';
 import { TimestepEmbedding, Timesteps } from './embeddings.js';
-import { normSilu, sub, type Tap } from './tap.js';
+import { normSilu, tapped, type Tap } from '../nn/tap.js';
 import { UNetMidBlock2DCrossAttn } from './unet_mid_block_2d_cross_attn.js';
 import { UpBlock2D } from './up_block_2d.js';
 
@@ -70,7 +70,10 @@ export class UNet2DConditionModel {
       encoderHiddenStates.shape[2] === cfg.cross_attention_dim,
       `UNet2DConditionModel: encoder_hidden_states ${shapeStr(encoderHiddenStates.shape)}, expected [${B}, M, ${cfg.cross_attention_dim}]`);
     const base = ctx.modulePath.length;
-    const tap: Tap | undefined = capture && ((name, t) => {
+    const tap: Tap | undefined = capture && ((name, v) => {
+      // the UNet never splits channels: a value held as chunks has exactly one part
+      check(!('parts' in v) || v.parts.length === 1, `UNet capture: ${name} is split into channel chunks`);
+      const t = 'parts' in v ? v.parts[0]! : v;
       const c = ctx.alloc(t.shape, t.dtype);
       ctx.copy(t, c);
       capture([...ctx.modulePath.slice(base), name].join('.'), c);
@@ -82,16 +85,16 @@ export class UNet2DConditionModel {
 
     // 1. time
     const t = timestepTensor(ctx, timesteps, B);
-    const tp = sub(ctx, tap, 'time_proj', () => this.time_proj.forward(ctx, t));
+    const tp = tapped(ctx, tap, 'time_proj', () => this.time_proj.forward(ctx, t));
     if (t !== timesteps) ctx.release(t);
-    const temb = sub(ctx, tap, 'time_embedding', () => this.time_embedding.forward(ctx, tp));
+    const temb = tapped(ctx, tap, 'time_embedding', () => this.time_embedding.forward(ctx, tp));
     ctx.release(tp);
     // every resnet applies SiLU to temb before its time_emb_proj: do it once here
     const tembAct = ctx.within('time_embedding', () => unary(ctx, 'silu', temb));
     ctx.release(temb);
 
     // 2. pre-process
-    let h = sub(ctx, tap, 'conv_in', () => this.conv_in.forward(ctx, x));
+    let h = tapped(ctx, tap, 'conv_in', () => this.conv_in.forward(ctx, x));
     if (x !== sample) ctx.release(x);
 
     // 3. down: every skip tensor stays alive until the up path consumes it
@@ -108,7 +111,7 @@ export class UNet2DConditionModel {
     });
 
     // 4. mid
-    h = sub(ctx, tap, 'mid_block', () => this.mid_block.forward(ctx, h, tembAct, ehs, tap));
+    h = tapped(ctx, tap, 'mid_block', () => this.mid_block.forward(ctx, h, tembAct, ehs, tap));
 
     // 5. up: each block takes its layers' skips last-in-first-out and upsamples to the size of the
     //    next skip (2x when the latent is divisible by 8, exact otherwise)
@@ -116,7 +119,7 @@ export class UNet2DConditionModel {
       const mine = skips.splice(skips.length - block.resnets.length);
       const next = skips[skips.length - 1];
       const size = next ? [next.shape[2]!, next.shape[3]!] as const : undefined;
-      const y = sub(ctx, tap, `up_blocks.${i}`, () => block instanceof CrossAttnUpBlock2D
+      const y = tapped(ctx, tap, `up_blocks.${i}`, () => block instanceof CrossAttnUpBlock2D
         ? block.forward(ctx, h, mine, tembAct, ehs, tap, size)
         : block.forward(ctx, h, mine, tembAct, tap, size));
       ctx.release(h);
@@ -128,7 +131,7 @@ export class UNet2DConditionModel {
     const n = normSilu(ctx, this.conv_norm_out, h, tap, 'conv_norm_out');
     tap?.('conv_act', n);
     ctx.release(h, tembAct);
-    const out = sub(ctx, tap, 'conv_out', () => this.conv_out.forward(ctx, n));
+    const out = tapped(ctx, tap, 'conv_out', () => this.conv_out.forward(ctx, n));
     ctx.release(n);
     return out;
   }

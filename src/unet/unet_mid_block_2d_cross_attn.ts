@@ -5,7 +5,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import type { Weights } from '../weights/weights.js';
 import type { BlockOptions } from './blocks.js';
 import { ResnetBlock2D } from './resnet_block_2d.js';
-import { sub, type Tap } from './tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import { Transformer2DModel } from './transformer_2d.js';
 
 export class UNetMidBlock2DCrossAttn {
@@ -23,11 +23,11 @@ export class UNetMidBlock2DCrossAttn {
 
   /** x: [N, C, H, W], context: [N, M, Ccross] -> [N, C, H, W]. x is not released. */
   forward(ctx: GpuContext, x: GpuTensor, tembAct: GpuTensor, context: GpuTensor, tap?: Tap): GpuTensor {
-    let h = sub(ctx, tap, 'resnets.0', () => this.resnets[0]!.forward(ctx, x, tembAct, tap));
+    let h = tapped(ctx, tap, 'resnets.0', () => this.resnets[0]!.forward(ctx, x, tembAct, tap));
     this.attentions.forEach((a, j) => {
-      const ah = sub(ctx, tap, `attentions.${j}`, () => a.forward(ctx, h, context, tap));
+      const ah = tapped(ctx, tap, `attentions.${j}`, () => a.forward(ctx, h, context, tap));
       ctx.release(h);
-      h = sub(ctx, tap, `resnets.${j + 1}`, () => this.resnets[j + 1]!.forward(ctx, ah, tembAct, tap));
+      h = tapped(ctx, tap, `resnets.${j + 1}`, () => this.resnets[j + 1]!.forward(ctx, ah, tembAct, tap));
       ctx.release(ah);
     });
     return h;

@@ -6,7 +6,7 @@ import { concatChannels } from '../kernels/concat.js';
 import type { Weights } from '../weights/weights.js';
 import type { BlockOptions } from './blocks.js';
 import { ResnetBlock2D } from './resnet_block_2d.js';
-import { sub, type Tap } from './tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import { Upsample2D } from './upsample_2d.js';
 
 /** Input channels of resnet j of an up block (diffusers' resnet_in_channels + res_skip_channels). */
@@ -42,11 +42,11 @@ export class UpBlock2D {
       const cat = concatChannels(ctx, h, skip);
       ctx.release(skip);
       if (h !== x) ctx.release(h);
-      h = sub(ctx, tap, `resnets.${j}`, () => r.forward(ctx, cat, tembAct, tap));
+      h = tapped(ctx, tap, `resnets.${j}`, () => r.forward(ctx, cat, tembAct, tap));
       ctx.release(cat);
     });
     for (const [k, u] of this.upsamplers.entries()) {
-      const y = sub(ctx, tap, `upsamplers.${k}`, () => u.forward(ctx, h, upsampleSize));
+      const y = tapped(ctx, tap, `upsamplers.${k}`, () => u.forward(ctx, h, upsampleSize));
       if (h !== x) ctx.release(h);
       h = y;
     }

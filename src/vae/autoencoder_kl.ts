@@ -9,7 +9,7 @@ import { check, DTYPE_BYTES, shapeStr, type GpuTensor } from '../gpu/tensor.js';
 import { clamp } from '../kernels/elementwise.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { loadModel, weightDtypeOf, type ParamOptions } from '../nn/param.js';
-import { tapped, type Tap } from '../models/tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import type { Weights } from '../weights/weights.js';
 import { sliceChannels, splitPlan, type SplitPlan } from './channel_chunks.js';
 import type { AutoencoderKLConfig } from './config.js';

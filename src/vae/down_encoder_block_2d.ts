@@ -5,7 +5,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { Conv2d } from '../nn/conv2d.js';
 import type { ParamOptions } from '../nn/param.js';
-import { tapped, type Tap } from '../models/tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import type { Weights } from '../weights/weights.js';
 import type { ChannelChunks, SplitPlan } from './channel_chunks.js';
 import { conv2dChunks, destroySlices } from './chunked_ops.js';

@@ -6,7 +6,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { GroupNorm } from '../nn/group_norm.js';
 import type { ParamOptions } from '../nn/param.js';
-import { tapped, type Tap } from '../models/tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import type { Weights } from '../weights/weights.js';
 import { ChannelChunks, type SplitPlan } from './channel_chunks.js';
 import { conv2dChunks, destroySlices } from './chunked_ops.js';

@@ -4,7 +4,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { unary } from '../kernels/elementwise.js';
 import type { GroupNorm } from '../nn/group_norm.js';
-import type { Tap } from '../models/tap.js';
+import type { Tap } from '../nn/tap.js';
 import { ChannelChunks } from './channel_chunks.js';
 import { groupNormChunks } from './chunked_ops.js';
 

@@ -12,7 +12,7 @@ import { transpose } from '../kernels/transpose.js';
 import { GroupNorm } from '../nn/group_norm.js';
 import { Linear } from '../nn/linear.js';
 import type { ParamOptions } from '../nn/param.js';
-import { tapped, type Tap } from '../models/tap.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import type { Weights } from '../weights/weights.js';
 import { ChannelChunks, mergeChunks, resplit, type SplitPlan } from './channel_chunks.js';
 import { VAE_NORM_EPS } from './config.js';

@@ -1,9 +1,9 @@
-// Records model taps (src/models/tap.ts) by full module path and compares them with a golden
+// Records model taps (src/nn/tap.ts) by full module path and compares them with a golden
 // intermediates file in execution order, naming the first block that diverges.
 import { expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { GpuTensor } from '../../src/gpu/tensor.js';
-import type { Tap, TapValue } from '../../src/models/tap.js';
+import type { Tap, TapValue } from '../../src/nn/tap.js';
 import { ChannelChunks, readChunks } from '../../src/vae/channel_chunks.js';
 import type { Golden } from './golden.js';
 import { compare, type Tolerance } from './numeric.js';
