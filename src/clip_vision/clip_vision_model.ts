@@ -3,13 +3,13 @@
 // later layers and post_layernorm cannot influence them and are neither loaded nor uploaded),
 // with an explicit reverse pass from the last computed hidden state back to pixel_values.
 //   hidden_states[0] = pre_layrnorm(embeddings(pixel_values)); hidden_states[k] = layers[k-1](hidden_states[k-1])
+import { CLIP_VISION_ATTENTION, CLIPEncoderLayer, type LayerTape } from '../clip/index.js';
 import type { GpuContext } from '../gpu/context.js';
 import { check, shapeStr, type GpuTensor } from '../gpu/tensor.js';
 import { layerNormBackward } from '../kernels/layer_norm_backward.js';
 import { LayerNorm } from '../nn/layer_norm.js';
 import { loadModel, type ParamOptions } from '../nn/param.js';
 import type { Weights } from '../weights/weights.js';
-import { CLIPEncoderLayer, type LayerTape } from './clip_encoder_layer.js';
 import { CLIPVisionEmbeddings } from './clip_vision_embeddings.js';
 import { numTokens, type ClipVisionConfig } from './config.js';
 
@@ -36,7 +36,7 @@ export class ClipVisionModel {
       const [emb, pre, ...layers] = await Promise.all([
         CLIPVisionEmbeddings.load(ctx, w.at('embeddings'), config, o),
         LayerNorm.load(ctx, w.at('pre_layrnorm'), config.hiddenSize, { ...o, eps: config.layerNormEps }),
-        ...Array.from({ length: numLayers }, (_, i) => CLIPEncoderLayer.load(ctx, w.at('encoder', 'layers', i), config, o)),
+        ...Array.from({ length: numLayers }, (_, i) => CLIPEncoderLayer.load(ctx, w.at('encoder', 'layers', i), config, CLIP_VISION_ATTENTION, o)),
       ]);
       return new ClipVisionModel(config, emb as CLIPVisionEmbeddings, pre as LayerNorm, layers as CLIPEncoderLayer[]);
     });
@@ -57,7 +57,7 @@ export class ClipVisionModel {
     else ctx.release(emb);
     for (let i = 0; i < upTo; i++) {
       const t: Partial<LayerTape> | undefined = tape ? {} : undefined;
-      const next = ctx.within(`encoder.layers.${i}`, () => this.layers[i].forward(ctx, h, t));
+      const next = ctx.within(`encoder.layers.${i}`, () => this.layers[i].forward(ctx, h, undefined, t));
       if (tape) tape.layers.push(t!);
       else ctx.release(h);
       h = next;

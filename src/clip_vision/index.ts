@@ -3,8 +3,8 @@
 // Node `--clip PATH` wrapper is load_node.ts.
 export { CLIP_VIT_B16, checkConfig, inferClipVisionConfig, numTokens, parseClipVisionConfig, type ClipVisionConfig } from './config.js';
 export { CLIPVisionEmbeddings } from './clip_vision_embeddings.js';
-export { CLIPAttention, type AttentionTape } from './clip_attention.js';
-export { CLIPEncoderLayer, CLIPMLP, type LayerTape } from './clip_encoder_layer.js';
+// the encoder layer is shared with the text encoder
+export { CLIPAttention, CLIPEncoderLayer, CLIPMLP, type AttentionTape, type LayerTape } from '../clip/index.js';
 export { ClipVisionModel, type ClipTape } from './clip_vision_model.js';
 export {
   checkClipLayout, clipVisionWeights, countLayers, shapeLookup, summarizeClipKeys, usedByTruncatedTower, type ClipKeySummary,

@@ -1,9 +1,10 @@
 // transformers models/clip/modeling_clip.py::CLIPTextModel, the SD 1.x text encoder:
-//   embeddings (token + position) -> pre-LN encoder layers with a causal mask -> final_layer_norm
+//   embeddings (token + position) -> pre-LN encoder layers with a causal mask (src/clip) -> final_layer_norm
 //   last_hidden_state [B, T, C]; pooler_output [B, C] = hidden state at the pooling position.
 // The token embedding table ([49408, 768] = 152 MB in f32) is never bound on the GPU: it stays in
 // host memory (in the weight storage precision) and the B x T rows a prompt needs are gathered on
 // the CPU, added to the position embedding, and uploaded as one [B, T, C] tensor.
+import { CLIP_TEXT_ATTENTION, CLIPEncoderLayer } from '../clip/index.js';
 import type { GpuContext } from '../gpu/context.js';
 import { f16BitsToF32 } from '../gpu/half.js';
 import { check, type GpuTensor } from '../gpu/tensor.js';
@@ -11,7 +12,6 @@ import { LayerNorm } from '../nn/layer_norm.js';
 import { loadModel, weightDtypeOf, type ParamOptions } from '../nn/param.js';
 import { tapped, type Tap } from '../nn/tap.js';
 import type { WeightRef, Weights } from '../weights/weights.js';
-import { CLIPEncoderLayer } from './clip_encoder_layer.js';
 import type { CLIPTextConfig } from './clip_text_config.js';
 
 /** An embedding table kept on the host: f32 values, or f16 bit patterns when weights are f16. */
@@ -69,7 +69,7 @@ export class CLIPEncoder {
 
   static async load(ctx: GpuContext, w: Weights, cfg: CLIPTextConfig, opts: ParamOptions): Promise<CLIPEncoder> {
     return new CLIPEncoder(await Promise.all(Array.from({ length: cfg.numHiddenLayers },
-      (_, i) => CLIPEncoderLayer.load(ctx, w.at('layers', i), cfg, opts))));
+      (_, i) => CLIPEncoderLayer.load(ctx, w.at('layers', i), cfg, CLIP_TEXT_ATTENTION, opts))));
   }
 
   /** x: [B, T, C] -> [B, T, C]; x is not released. */
