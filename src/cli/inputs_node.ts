@@ -1,8 +1,7 @@
 // Reading the CLI's inputs: images and masks from PNG or .safetensors, recorded noise, and the
 // embedded model's location. Every problem becomes one clear message naming the file and tensor.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { extname } from 'node:path';
 import { checkBinaryMask, rgbaToTensor } from '../pipeline/image.js';
 import { maskFromRgba } from '../pipeline/mask_rules.js'; // the page's rule too (web/ui/mask_file.ts)
 import type { ImageData4 } from '../pipeline/tasks.js';
@@ -79,20 +78,4 @@ export async function readNoiseArg(path: string, steps: number): Promise<NoiseSo
   }
 }
 
-/** The package root (holds package.json), found from this module's location (src/ or dist/). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj) && JSON.parse(readFileSync(pj, 'utf8')).name === 'tether-sd') return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('cannot locate the tether-sd package root');
-}
-
-/** The embedded default model (weights/fmnist). */
-export function embeddedModelPath(): string {
-  const p = join(packageRoot(), 'weights', 'fmnist');
-  if (!existsSync(join(p, 'unet', 'config.json'))) throw new Error(`the embedded model is missing at ${p}; pass --model PATH (a diffusers folder or a single-file SD 1.x checkpoint)`);
-  return p;
-}
+export { embeddedModelPath, packageRoot } from '../weights/embedded_node.js';

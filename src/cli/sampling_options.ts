@@ -1,18 +1,12 @@
-// Options shared by every sampling subcommand, parsed and validated into library settings.
+// Options shared by every sampling subcommand. Defaults and rules come from the task table
+// (src/pipeline/task_registry.ts); here strings become numbers, and the table's problems are
+// printed in flag terms (flags.ts).
 import { Option, type Command } from 'commander';
-import type { Method, SamplerSettings, Schedule } from '../sampler/constrained_sampler.js';
-import type { Guidance } from '../sampler/guidance.js';
+import { TASKS, type TaskId } from '../pipeline/task_registry.js';
+import type { PipelineRequest } from '../pipeline/sd_pipeline.js';
+import type { Method, Schedule } from '../sampler/constrained_sampler.js';
 
-export interface TaskDefaults { K: number; lr: string; guidance: number; method: Method }
-
-export const TASK_DEFAULTS: Record<string, TaskDefaults> = {
-  generate: { K: 0, lr: '0.1', guidance: 7.5, method: 'none' },
-  inpaint: { K: 5, lr: '0.5:0.1', guidance: 1, method: 'newton' },    // method.md: K 5, lr 0.5 -> 0.1, no CFG
-  superres: { K: 10, lr: '0.1', guidance: 1, method: 'newton' },      // method.md: K 10, lr 0.1
-  deblur: { K: 10, lr: '0.1', guidance: 1, method: 'newton' },
-  colorize: { K: 10, lr: '0.1', guidance: 1, method: 'newton' },
-  style: { K: 5, lr: '0.5:0.1', guidance: 3, method: 'newton' },       // method.md: K 5, lr 0.5 -> 0.1, w = 2 (s = 3)
-};
+const lrText = (lr: number | [number, number]) => (Array.isArray(lr) ? lr.join(':') : String(lr));
 
 export interface SamplingOptions {
   model?: string; config?: string; originalConfig?: string; prompt: string; negativePrompt: string; steps: string; K?: string; lr?: string;
@@ -20,18 +14,18 @@ export interface SamplingOptions {
   noise?: string; trace?: string; dtype: 'auto' | 'f16' | 'f32'; output: string; quiet?: boolean;
 }
 
-export function addSamplingOptions(cmd: Command, task: string): Command {
-  const d = TASK_DEFAULTS[task]!;
+export function addSamplingOptions(cmd: Command, task: TaskId): Command {
+  const d = TASKS[task].defaults;
   return cmd
     .option('--model <path>', 'diffusers folder or single-file SD 1.x checkpoint (default: the embedded Fashion-MNIST model)')
     .option('--config <dir>', 'for a single-file checkpoint: a diffusers folder with the configs and tokenizer')
     .option('--original-config <yaml>', 'for a single-file checkpoint: its LDM v1-inference.yaml; sizes are read off the tensor shapes, and --config then gives only the tokenizer (default: <checkpoint>.yaml beside it, unless --config)')
     .option('-p, --prompt <text>', 'text prompt', '')
     .option('-n, --negative-prompt <text>', 'negative prompt (the unconditional branch of guidance)', '')
-    .option('--steps <n>', task === 'generate' ? `${STEPS_HELP}; must divide 1000 unless --method none` : `${STEPS_HELP}; must divide 1000 (e.g. 10, 20, 25, 50)`, '20')
+    .option('--steps <n>', task === 'generate' ? `${STEPS_HELP}; must divide 1000 unless --method none` : `${STEPS_HELP}; must divide 1000 (e.g. 10, 20, 25, 50)`, String(d.steps))
     .option('--K <n>', `inner Newton steps per diffusion step (default ${d.K})`)
-    .option('--lr <lr>', `learning rate: a constant '0.1' or linear 'from:to' over the K inner steps (default ${d.lr})`)
-    .option('--h <h>', 'finite-difference step: delta = h / max|d|', '0.005')
+    .option('--lr <lr>', `learning rate: a constant '0.1' or linear 'from:to' over the K inner steps (default ${lrText(d.lr)})`)
+    .option('--h <h>', 'finite-difference step: delta = h / max|d|', String(d.h))
     .addOption(scheduleOption())
     .addOption(new Option('--method <m>', task === 'generate' ? 'sampler: only none (plain DDIM) here; the others need a constraint (the other tasks)'
       : `sampler (default ${d.method}): newton, no-jacobian, replace (inpainting), none`).choices(['newton', 'no-jacobian', 'replace', 'none']))
@@ -78,21 +72,22 @@ export function parseLr(v: string): number | [number, number] {
   throw new Error(`--lr must be a positive number or 'from:to' (got '${v}')`);
 }
 
-export interface ParsedSampling { settings: SamplerSettings; guidance: Guidance | null; seed: number }
-
-export function parseSampling(o: SamplingOptions, task: string): ParsedSampling {
-  const d = TASK_DEFAULTS[task]!;
+/**
+ * The sampling flags as request fields (numbers parsed; every other rule is the task table's, see
+ * validateRequest). `seed` is drawn when not given, so the run can print and record it.
+ */
+export function parseSampling(o: SamplingOptions, task: TaskId): Partial<PipelineRequest> & { seed: number } {
+  const d = TASKS[task].defaults;
   const method = o.method ?? d.method;
   // the CLI's generate has no constraint for the Newton sampler to satisfy (the library's user operator has no flag)
   if (task === 'generate' && method !== 'none') {
     throw new Error(`tether generate samples with plain DDIM (--method none); --method ${method} needs a constraint: use inpaint, superres, deblur, colorize or style`);
   }
-  const steps = parseSteps(o.steps, !(task === 'generate' && method === 'none'));
-  const K = o.K === undefined ? d.K : num(o.K, '--K', (x) => Number.isInteger(x) && x >= 0 && x <= 100, 'an integer in 0..100');
-  if ((method === 'newton' || method === 'no-jacobian') && K < 1) throw new Error(`--method ${method} needs --K >= 1`);
-  const h = num(o.h, '--h', (x) => x > 0 && x < 1, 'a number in (0, 1)');
-  const scale = o.guidance === undefined ? d.guidance : num(o.guidance, '--guidance', (x) => x >= 0 && x <= 50, 'a number in 0..50');
-  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : parseSeed(o.seed);
-  const guidance: Guidance | null = scale === 1 ? null : o.cfgForm === 'newton' ? { form: 'newton', scale: scale - 1 } : { form: 'diffusers', scale };
-  return { settings: { steps, K, lr: parseLr(o.lr ?? d.lr), h, schedule: o.schedule, method }, guidance, seed };
+  const number = (v: string | undefined, flag: string) => (v === undefined ? undefined : num(v, flag, () => true, 'a number'));
+  return {
+    prompt: o.prompt, negativePrompt: o.negativePrompt,
+    steps: number(o.steps, '--steps'), K: number(o.K, '--K'), lr: o.lr === undefined ? undefined : parseLr(o.lr), h: number(o.h, '--h'),
+    schedule: o.schedule, method, guidance: number(o.guidance, '--guidance'), cfgForm: o.cfgForm,
+    seed: o.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : parseSeed(o.seed),
+  };
 }

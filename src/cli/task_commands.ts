@@ -3,14 +3,15 @@
 import { Command, Option } from 'commander';
 import { ClipStyleLoss } from '../clip_vision/style_loss.js';
 import { loadClipVisionFromPath } from '../clip_vision/load_node.js';
-import { adapterName } from '../gpu/device.js';
 import { createNodeGpuContext } from '../gpu/device_node.js';
 import type { GpuContext } from '../gpu/context.js';
-import { loadPipelineFromPath } from '../models/load_pipeline_node.js';
+import { resolveWeightDtype } from '../models/load_pipeline.js';
+import { nodeModelSource } from '../models/load_pipeline_node.js';
 import { tensorToRgba } from '../pipeline/image.js';
-import { taskModels } from '../pipeline/sd_pipeline.js';
-import { runTask, type InpaintSpace, type TaskName, type TaskRequest } from '../pipeline/tasks.js';
-import { seededNoise } from '../sampler/noise.js';
+import { maskSizeProblem } from '../pipeline/mask_rules.js';
+import { SdPipeline, type PipelineRequest } from '../pipeline/sd_pipeline.js';
+import { TASKS, validateRequest, type TaskId } from '../pipeline/task_registry.js';
+import type { InpaintSpace } from '../pipeline/tasks.js';
 import { Tracer } from '../sampler/tracer.js';
 import { writeSafetensorsAtomic } from '../weights/safetensors_write_node.js';
 import { embeddedModelPath, readImageArg, readMaskArg, readNoiseArg } from './inputs_node.js';
@@ -20,15 +21,16 @@ import { checkRunFits, plannedSize, type RunPlan } from './preflight.js';
 import { runPngText } from './run_metadata.js';
 import { loadVariantCache, saveVariantCache } from './variant_cache_node.js';
 import { progressBar } from './progress.js';
-import { addSamplingOptions, parseSampling, TASK_DEFAULTS, type SamplingOptions } from './sampling_options.js';
+import { problemText } from './flags.js';
+import { addSamplingOptions, parseSampling, type SamplingOptions } from './sampling_options.js';
 
 interface TaskOptions extends SamplingOptions {
   image?: string; mask?: string; inpaintSpace?: InpaintSpace; scale?: string; kernel?: 'bicubic' | 'box'; sigma?: string; width?: string; height?: string;
-  styleImage?: string; clip?: string; styleWeight?: string;
+  styleImage?: string; clip?: string; styleWeight?: string; keepKnown?: boolean; feather?: string;
 }
 
-/** The CLI's subcommands: the library's tasks, plus 'style' (generation guided by a reference image's CLIP style). */
-export type CliTask = TaskName | 'style';
+/** The CLI's subcommands: the task table's tasks. */
+export type CliTask = TaskId;
 
 export interface TaskCommandDeps { ctx?: GpuContext }
 
@@ -48,6 +50,8 @@ export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command 
     cmd.requiredOption('--mask <file>', 'mask: PNG with white = fill, black = keep; or .safetensors `mask` [N,1,H,W] with 1 = known');
     cmd.addOption(new Option('--inpaint-space <s>', "latent: the paper's constraint on latent cells wholly known; pixel: every known " +
       'pixel, pulled back through the encoder (better, costs a decode and two encodes per inner step)').choices(['latent', 'pixel']).default('latent'));
+    cmd.option('--no-keep-known', 'leave the decoded result as sampled (default: the known pixels are pasted back exactly, the seam feathered into the hole)');
+    cmd.option('--feather <px>', 'width of the feathered seam in pixels (default: half the VAE\'s down-sampling factor: 4 for SD 1.x)');
   }
   if (task === 'superres') {
     cmd.option('--scale <n>', 'up-scaling factor, an integer in 2..16 (the output is scale times the input size)', '4');
@@ -71,82 +75,88 @@ export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command 
   return cmd;
 }
 
-async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskCommandDeps): Promise<void> {
-  const task: TaskName = cliTask === 'style' ? 'generate' : cliTask;
-  // 1. validate everything that needs no GPU first: bad input fails fast and leaves no file
-  const { settings, guidance, seed } = parseSampling(o, cliTask);
-  if (cliTask === 'style' && !o.clip) throw new Error('style guidance needs CLIP ViT-B/16 vision weights (--clip PATH): no CLIP weights ship with Tether');
-  const styleImage = o.styleImage ? await readImageArg(o.styleImage) : undefined;
-  const styleWeight = Number(o.styleWeight ?? 1);
-  if (!(styleWeight > 0)) throw new Error(`--style-weight must be a positive number (got '${o.styleWeight}')`);
+async function runTaskCommand(task: CliTask, o: TaskOptions, deps: TaskCommandDeps): Promise<void> {
+  // 1. everything that needs no GPU first: bad input fails fast and leaves no file
+  const sampling = parseSampling(o, task);
+  if (task === 'style' && !o.clip) throw new Error('style guidance needs CLIP ViT-B/16 vision weights (--clip PATH): no CLIP weights ship with Tether');
   if (!o.output.toLowerCase().endsWith('.png')) throw new Error(`--output must be a .png file (got ${o.output})`);
   checkWritable(o.output, '-o/--output');
   if (o.trace) checkWritable(o.trace, '--trace');
-  const req: Partial<TaskRequest> = { task, prompt: o.prompt, negativePrompt: o.negativePrompt, guidance, settings };
+  const req: PipelineRequest = { task, ...sampling };
+  const number = (v: string | undefined, flag: string) => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`${flag} must be a number (got '${v}')`);
+    return x;
+  };
   if (o.image) req.image = await readImageArg(o.image);
   if (o.mask) req.mask = await readMaskArg(o.mask);
-  if (task === 'inpaint') req.inpaintSpace = o.inpaintSpace;
-  if (req.inpaintSpace === 'pixel' && settings.method === 'replace') throw new Error("--method replace replaces known latent cells: it needs --inpaint-space latent");
-  if (task === 'superres') {
-    const s = Number(o.scale);
-    if (!Number.isInteger(s) || s < 2 || s > 16) throw new Error(`--scale must be an integer in 2..16 (got '${o.scale}')`);
-    req.scale = s; req.downscaleKernel = o.kernel;
-  }
-  if (task === 'deblur') {
-    const s = Number(o.sigma);
-    if (!(s > 0 && s <= 20)) throw new Error(`--sigma must be a number in (0, 20] (got '${o.sigma}')`);
-    req.blurSigma = s;
-  }
+  if (o.styleImage) req.styleImage = await readImageArg(o.styleImage);
+  if (task === 'style') req.styleWeight = number(o.styleWeight ?? '1', '--style-weight');
+  if (task === 'inpaint') { req.inpaintSpace = o.inpaintSpace; req.keepKnown = o.keepKnown !== false; req.feather = number(o.feather, '--feather'); }
+  if (task === 'superres') { req.scale = number(o.scale, '--scale'); req.downscaleKernel = o.kernel; }
+  if (task === 'deblur') req.blurSigma = number(o.sigma, '--sigma');
+  if (task === 'generate' || task === 'style') { req.width = number(o.width, '--width'); req.height = number(o.height, '--height'); }
   if (task === 'inpaint' && req.image && req.mask) {
     const [N, , H, W] = req.image.shape, [mn, , mh, mw] = req.mask.shape;
-    if (H !== mh || W !== mw) throw new Error(`mask ${o.mask} is ${mw}x${mh} but image ${o.image} is ${W}x${H}: they must have the same size`);
+    const size = maskSizeProblem(o.mask!, mw, mh, o.image!, W, H);
+    if (size) throw new Error(size);
     if (N !== mn) throw new Error(`mask ${o.mask} holds ${mn} mask${mn > 1 ? 's' : ''} but image ${o.image} holds ${N} image${N > 1 ? 's' : ''}: give one mask per image`);
   }
+  // the task table's rules, in flag terms (sizes against the VAE factor once the configs are read)
+  const refuse = (factor: number) => {
+    const problems = validateRequest(req, { factor, hasStyleModel: true });   // CLIP weights are checked when loaded
+    if (problems.length) throw new Error(problems.map(problemText).join('; '));
+  };
+  refuse(1);
   const modelPath = o.model ?? embeddedModelPath();
+  const def = TASKS[task].defaults;
+  const method = req.method ?? def.method, guidance = req.guidance ?? def.guidance;
+  if (o.noise) req.noise = await readNoiseArg(o.noise, req.steps ?? def.steps);
   const N = req.image?.shape[0] ?? 1;
-  req.noise = o.noise ? await readNoiseArg(o.noise, settings.steps) : seededNoise(Array.from({ length: N }, (_, i) => seed + 2 * i));
   const plan: Omit<RunPlan, 'dtype'> = {
-    task: cliTask, N, input: req.image && [req.image.shape[2], req.image.shape[3]], scale: req.scale, width: o.width, height: o.height,
-    guided: guidance !== null, pairs: settings.schedule === 'fused' && (settings.method === 'newton' || settings.method === 'no-jacobian'),
+    task, N, input: req.image && [req.image.shape[2], req.image.shape[3]], scale: req.scale, width: o.width, height: o.height,
+    guided: guidance !== 1, pairs: (req.schedule ?? def.schedule) === 'fused' && (method === 'newton' || method === 'no-jacobian'),
   };
   const size = await plannedSize(modelPath, o.config, { ...plan, dtype: 'f32' });
+  refuse(size.factor);
 
   // 2. GPU and model
   const ctx = deps.ctx ?? await createNodeGpuContext();
   loadVariantCache(ctx);                                  // the same table -> the same kernels -> the same bits
-  const dtype = o.dtype === 'auto' ? (ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32') : o.dtype;
-  await checkRunFits(ctx, modelPath, o.config, { ...plan, dtype }, size);   // before any weight is read
-  const sd = await loadPipelineFromPath(ctx, modelPath, { weightDtype: dtype, config: o.config, originalConfig: o.originalConfig });
-  const cleanup: (() => void)[] = [];
+  await checkRunFits(ctx, modelPath, o.config, { ...plan, dtype: resolveWeightDtype(ctx, o.dtype) }, size);   // before any weight is read
+  const pipe = await SdPipeline.open(await nodeModelSource(modelPath, o.config, o.originalConfig), { ctx, weightDtype: o.dtype });
+  let clip: { destroy(c: GpuContext): void } | undefined;
   try {
-    const models = taskModels(ctx, sd);
-    if (cliTask === 'style') {
-      const clip = await loadClipVisionFromPath(ctx, o.clip!);
-      cleanup.push(() => clip.destroy(ctx));
-      req.style = { loss: new ClipStyleLoss(clip), image: styleImage!, weight: styleWeight };
+    if (task === 'style') {
+      const tower = await loadClipVisionFromPath(ctx, o.clip!);
+      clip = tower;
+      req.styleLoss = new ClipStyleLoss(tower);
     }
-    if (task === 'generate') { req.width = size.width; req.height = size.height; }
     const tracer = o.trace ? new Tracer(ctx) : undefined;
     req.trace = tracer;
-    if (!o.quiet) process.stderr.write(`tether ${task}: ${sd.name} on ${adapterName(ctx.adapter)}, weights ${sd.weightDtype}, seed ${o.noise ? `(noise from ${o.noise})` : seed}\n`);
-    if (!o.quiet && sd.kind === 'single-file') process.stderr.write(`tether ${task}: ${sd.configSource}\n`);
+    if (!o.quiet) process.stderr.write(`tether ${task}: ${pipe.name} on ${pipe.adapter}, weights ${pipe.weightDtype}, seed ${o.noise ? `(noise from ${o.noise})` : req.seed}\n`);
+    if (!o.quiet && pipe.model.kind === 'single-file') process.stderr.write(`tether ${task}: ${pipe.model.configSource}\n`);
     const bar = progressBar(task, Boolean(o.quiet));
-    req.onProgress = (p) => bar.update(p);
-    const result = await runTask(ctx, models, req as TaskRequest).finally(() => bar.stop());
+    const result = await pipe.run(req, { onProgress: (p) => bar.update(p) }).finally(() => bar.stop());
     const unsaved = saveVariantCache(ctx);
     if (unsaved && !o.quiet) process.stderr.write(`tether ${task}: ${unsaved}\n`);
 
     // 3. outputs (atomic)
-    const [n, c, H, W] = result.image.shape;
+    const [n, c, H, W] = result.images.shape;
+    const p = result.parameters as Record<string, never>;
     const text = runPngText({
-      task: cliTask, model: sd.name, prompt: o.prompt, negativePrompt: o.negativePrompt, seed: o.noise ? null : seed, settings,
-      guidance: o.guidance === undefined ? TASK_DEFAULTS[cliTask]!.guidance : Number(o.guidance), cfgForm: o.cfgForm,
-      width: W, height: H, weightDtype: sd.weightDtype, adapter: adapterName(ctx.adapter), variants: result.variants,
+      task, model: pipe.name, prompt: o.prompt, negativePrompt: o.negativePrompt, seed: p.seed,
+      settings: { steps: p.steps, K: p.K, lr: p.lr, h: p.h, schedule: p.schedule, method: p.method },
+      guidance: p.guidance, cfgForm: p.cfg_form, width: W, height: H, weightDtype: pipe.weightDtype, adapter: pipe.adapter, variants: p.variants,
       inputs: { image: o.image, mask: o.mask, style_image: o.styleImage, clip: o.clip, noise: o.noise },
-      options: { scale: req.scale, kernel: req.downscaleKernel, sigma: req.blurSigma, inpaint_space: req.inpaintSpace, style_weight: cliTask === 'style' ? styleWeight : undefined },
+      options: {
+        scale: p.scale, kernel: p.kernel, sigma: p.sigma, inpaint_space: p.inpaint_space,
+        keep_known: p.keep_known === undefined ? undefined : String(p.keep_known), feather: p.feather, style_weight: p.style_weight,
+      },
     });
     const written = batchOutputPaths(o.output, n);
-    for (let i = 0; i < n; i++) await writePngAtomic(written[i]!, tensorToRgba(result.image.data, c, H, W, i * c * H * W), text);
+    for (let i = 0; i < n; i++) await writePngAtomic(written[i]!, tensorToRgba(result.images.data, c, H, W, i * c * H * W), text);
     if (tracer) {
       const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
       for (const [k, v] of tracer.tensors) tensors[k] = { dtype: 'F32', shape: v.shape, data: v.data };
@@ -156,7 +166,7 @@ async function runTaskCommand(cliTask: CliTask, o: TaskOptions, deps: TaskComman
       process.stderr.write(`wrote ${written.join(', ')}${o.trace ? ` and ${o.trace}` : ''} (${W}x${H}) in ${result.seconds.toFixed(1)} s, ${result.evals} UNet evaluations\n`);
     }
   } finally {
-    for (const c of cleanup) c();
-    sd.destroy(ctx);
+    clip?.destroy(ctx);
+    pipe.destroy();
   }
 }

@@ -29,7 +29,15 @@ export const PIPELINE_COMPONENTS: readonly PipelineComponent[] = ['tokenizer', '
 /** Where the model comes from. */
 export type ModelSource =
   | { kind: 'diffusers'; files: ModelFiles }
-  | { kind: 'single-file'; file: ByteSource; config?: ModelFiles; originalConfig?: OriginalConfigText };
+  | {
+    kind: 'single-file'; file: ByteSource; config?: ModelFiles; originalConfig?: OriginalConfigText;
+    /**
+     * Where the tokenizer comes from when there is no config folder: any folder with tokenizer/.
+     * Every SD 1.x model uses CLIP ViT-L/14's tokenizer (49408 tokens), so the Node loader
+     * defaults to the copy shipped with the embedded model; the text encoder's vocab size is checked.
+     */
+    tokenizer?: ModelFiles;
+  };
 
 /** An LDM config (v1-inference.yaml schema) for a single file: its name (for messages) and text. */
 export interface OriginalConfigText { name: string; text: string }
@@ -118,7 +126,7 @@ function singleFileConfigs(source: Extract<ModelSource, { kind: 'single-file' }>
   const from = `configs: inferred from the tensor shapes of ${source.file.name}` +
     (orig ? `, with ${orig.name} for what shapes cannot tell` : '') +
     (inf.assumed.length ? `; SD 1.x defaults for ${inf.assumed.join(', ')}` : '') +
-    (source.config ? `; tokenizer from ${source.config.name}` : '');
+    (source.config ? `; tokenizer from ${source.config.name}` : source.tokenizer ? `; CLIP tokenizer from ${source.tokenizer.name}` : '');
   return { configs, from };
 }
 
@@ -214,11 +222,17 @@ export async function loadPipeline(ctx: GpuContext, source: ModelSource, opts: L
   };
   try {
     if (need.has('tokenizer')) {
-      if (!configFiles) {
+      const tokFiles = configFiles ?? (source.kind === 'single-file' ? source.tokenizer : undefined);
+      if (!tokFiles) {
         throw new Error(`${name}: a single-file checkpoint has no tokenizer; pass a diffusers config folder that has tokenizer/ ` +
           '(or load without the tokenizer component)');
       }
-      model.tokenizer = await loadTokenizer(configFiles);
+      model.tokenizer = await loadTokenizer(tokFiles);
+      const vocab = cfg.text_encoder.vocabSize;
+      if (vocab !== undefined && model.tokenizer.vocabSize > vocab) {
+        throw new Error(`${name}: the tokenizer from ${tokFiles.name} has ${model.tokenizer.vocabSize} tokens but the text encoder only ${vocab}; ` +
+          'pass the model\'s own config folder (with tokenizer/)');
+      }
     }
     const p = { weightDtype };
     if (need.has('text_encoder')) {

@@ -4,6 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { GpuContext } from '../gpu/context.js';
 import { fileByteSource } from '../weights/byte_source_node.js';
+import { embeddedModelPath } from '../weights/embedded_node.js';
 import { nodeModelFiles } from '../weights/model_source_node.js';
 import { loadPipeline, type LoadPipelineOptions, type ModelSource, type OriginalConfigText, type StableDiffusionModel } from './load_pipeline.js';
 
@@ -46,7 +47,11 @@ export async function nodeModelSource(path: string, configDir?: string, original
   if (configDir && (await kindOf(configDir, 'config folder')) !== 'dir') throw new Error(`config folder ${configDir}: not a directory`);
   // An explicit config folder wins over a yaml that merely sits beside the file.
   const yaml = configDir && !originalConfig ? undefined : await originalConfigFor(path, originalConfig);
-  return { kind: 'single-file', file: await fileByteSource(path), config: configDir ? nodeModelFiles(configDir) : undefined, originalConfig: yaml };
+  return {
+    kind: 'single-file', file: await fileByteSource(path), config: configDir ? nodeModelFiles(configDir) : undefined, originalConfig: yaml,
+    // no config folder: SD 1.x's CLIP tokenizer, as shipped with the embedded model
+    tokenizer: configDir ? undefined : nodeModelFiles(embeddedModelPath()),
+  };
 }
 
 export async function loadPipelineFromPath(ctx: GpuContext, path: string, opts: NodeLoadOptions = {}): Promise<StableDiffusionModel> {

@@ -3,9 +3,9 @@
 // GPU binding may exceed min(maxStorageBufferBindingSize, maxBufferSize) (128 MiB on many
 // devices), so what matters is the largest buffer a run cannot split. Browser-safe (the page's
 // worker and the CLI share it); messages name tensors and sizes, never a front-end's options.
-import type { ModelSource } from '../models/load_pipeline.js';
-import { SD14_UNET, parseUNetConfig, type UNet2DConditionConfig } from '../unet/config.js';
-import { SD14_VAE, parseVaeConfig, type AutoencoderKLConfig } from '../vae/config.js';
+import { readModelConfigs, type ModelSource } from '../models/load_pipeline.js';
+import type { UNet2DConditionConfig } from '../unet/config.js';
+import type { AutoencoderKLConfig } from '../vae/config.js';
 import { loadComponentWeights, loadSingleFileWeights, type Weights } from '../weights/index.js';
 
 /** A model or a request that does not fit this device (as opposed to a bug or a bad file). */
@@ -66,14 +66,9 @@ export interface FitConfigs { unet: UNet2DConditionConfig; vae: AutoencoderKLCon
 
 /** The UNet and VAE configs of a source (two small JSON reads; SD 1.4's for a bare single file). */
 export async function fitConfigs(source: ModelSource): Promise<FitConfigs> {
-  const files = source.kind === 'diffusers' ? source.files : source.config;
-  if (!files) return { unet: SD14_UNET, vae: SD14_VAE };
-  const read = async (rel: string) => {
-    const t = await files.readText(rel);
-    if (t === null) throw new Error(`${files.name}: missing ${rel}`);
-    return t;
-  };
-  return { unet: parseUNetConfig(JSON.parse(await read('unet/config.json'))), vae: parseVaeConfig(await read('vae/config.json')) };
+  // the loader's own reading (a folder's config.json files, or a single file's shapes + yaml)
+  const c = await readModelConfigs(source, ['unet', 'vae']);
+  return { unet: c.unet, vae: c.vae };
 }
 
 export interface RunShape {

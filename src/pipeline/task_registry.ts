@@ -81,8 +81,12 @@ export const LIMITS = {
   steps: [1, 1000], K: [0, 100], guidance: [0, 50], scale: [2, 16], blurSigmaMax: 20, feather: [0, 256], seed: [0, 0xfffffffe], count: [1, 64],
 } as const;
 
-/** One thing wrong with a request: the request field, and what is wrong in words without CLI flags. */
-export interface Problem { field: string; message: string }
+/**
+ * One thing wrong with a request: the request field, and what is wrong in words without CLI flags.
+ * `template` is the message with every field it names written {field}, so a front-end can put
+ * its own names there (the CLI its flags).
+ */
+export interface Problem { field: string; message: string; template: string }
 
 /** The parts of a request validateRequest() looks at (SdPipeline's PipelineRequest has them all). */
 export interface RequestFields {
@@ -102,31 +106,34 @@ const isInt = (v: number) => Number.isInteger(v);
  */
 export function validateRequest(r: RequestFields, env: { factor: number; hasStyleModel?: boolean }): Problem[] {
   const def = TASKS[r.task];
-  if (!def) return [{ field: 'task', message: `unknown task '${String(r.task)}' (one of ${TASK_IDS.join(', ')})` }];
+  if (!def) {
+    const message = `unknown task '${String(r.task)}' (one of ${TASK_IDS.join(', ')})`;
+    return [{ field: 'task', message, template: message }];
+  }
   const out: Problem[] = [];
-  const bad = (field: string, message: string) => out.push({ field, message });
+  const bad = (field: string, template: string) => out.push({ field, template, message: template.replace(/\{(\w+)\}/g, '$1') });
   const d = def.defaults, f = env.factor;
   const method = r.method ?? d.method, steps = r.steps ?? d.steps, K = r.K ?? d.K;
   const ddim = def.runs === 'generate' && method === 'none';
-  if (!isInt(steps) || steps < LIMITS.steps[0] || steps > LIMITS.steps[1]) bad('steps', `steps must be an integer in 1..1000 (got ${steps})`);
-  else if (!ddim && 1000 % steps !== 0) bad('steps', `steps must divide 1000 for the constrained sampler (got ${steps}); e.g. 10, 20, 25, 50`);
-  if (!isInt(K) || K < LIMITS.K[0] || K > LIMITS.K[1]) bad('K', `K must be an integer in 0..100 (got ${K})`);
-  else if ((method === 'newton' || method === 'no-jacobian') && K < 1) bad('K', `method ${method} needs K >= 1`);
+  if (!isInt(steps) || steps < LIMITS.steps[0] || steps > LIMITS.steps[1]) bad('steps', `{steps} must be an integer in 1..1000 (got ${steps})`);
+  else if (!ddim && 1000 % steps !== 0) bad('steps', `{steps} must divide 1000 for the constrained sampler (got ${steps}); e.g. 10, 20, 25, 50`);
+  if (!isInt(K) || K < LIMITS.K[0] || K > LIMITS.K[1]) bad('K', `{K} must be an integer in 0..100 (got ${K})`);
+  else if ((method === 'newton' || method === 'no-jacobian') && K < 1) bad('K', `{method} ${method} needs {K} >= 1`);
   const lr = r.lr ?? d.lr;
   if (!(Array.isArray(lr) ? lr.length === 2 && lr.every((v) => v > 0 && Number.isFinite(v)) : lr > 0 && Number.isFinite(lr))) {
-    bad('lr', `lr must be a positive number or a [from, to] pair of them (got ${JSON.stringify(lr)})`);
+    bad('lr', `{lr} must be a positive number or a [from, to] pair of them (got ${JSON.stringify(lr)})`);
   }
   const h = r.h ?? d.h;
-  if (!(h > 0 && h < 1)) bad('h', `h must be a number in (0, 1) (got ${h})`);
+  if (!(h > 0 && h < 1)) bad('h', `{h} must be a number in (0, 1) (got ${h})`);
   const g = r.guidance ?? d.guidance;
-  if (!(g >= LIMITS.guidance[0] && g <= LIMITS.guidance[1])) bad('guidance', `guidance must be a number in 0..50 (got ${g})`);
-  if (r.seed !== undefined && !(isInt(r.seed) && r.seed >= LIMITS.seed[0] && r.seed <= LIMITS.seed[1])) bad('seed', `seed must be an integer in 0..4294967294 (got ${r.seed})`);
+  if (!(g >= LIMITS.guidance[0] && g <= LIMITS.guidance[1])) bad('guidance', `{guidance} must be a number in 0..50 (got ${g})`);
+  if (r.seed !== undefined && !(isInt(r.seed) && r.seed >= LIMITS.seed[0] && r.seed <= LIMITS.seed[1])) bad('seed', `{seed} must be an integer in 0..4294967294 (got ${r.seed})`);
   if (def.needs.size) {
     for (const k of ['width', 'height'] as const) {
       const v = r[k];
-      if (v !== undefined && !(isInt(v) && v >= f && v % f === 0)) bad(k, `${k} must be a positive multiple of ${f} (got ${v})`);
+      if (v !== undefined && !(isInt(v) && v >= f && v % f === 0)) bad(k, `{${k}} must be a positive multiple of ${f} (got ${v})`);
     }
-    if (r.count !== undefined && !(isInt(r.count) && r.count >= LIMITS.count[0] && r.count <= LIMITS.count[1])) bad('count', `count must be an integer in 1..64 (got ${r.count})`);
+    if (r.count !== undefined && !(isInt(r.count) && r.count >= LIMITS.count[0] && r.count <= LIMITS.count[1])) bad('count', `{count} must be an integer in 1..64 (got ${r.count})`);
   }
   if (def.needs.image) {
     if (!r.image) bad('image', `${r.task} needs an input image`);
@@ -135,11 +142,11 @@ export function validateRequest(r: RequestFields, env: { factor: number; hasStyl
     } else {
       const [, , H, W] = r.image.shape as number[];
       const s = r.task === 'superres' ? r.scale ?? def.extra.scale! : 1;
-      if (r.task === 'superres' && !(isInt(s) && s >= LIMITS.scale[0] && s <= LIMITS.scale[1])) bad('scale', `scale must be an integer in 2..16 (got ${s})`);
+      if (r.task === 'superres' && !(isInt(s) && s >= LIMITS.scale[0] && s <= LIMITS.scale[1])) bad('scale', `{scale} must be an integer in 2..16 (got ${s})`);
       else if ((H! * s) % f || (W! * s) % f) bad('image', `the output size ${W! * s}x${H! * s} must be a multiple of ${f} (the VAE's down-sampling factor)`);
     }
   }
-  if (r.task === 'deblur' && r.blurSigma !== undefined && !(r.blurSigma > 0 && r.blurSigma <= LIMITS.blurSigmaMax)) bad('blurSigma', `blurSigma must be a number in (0, 20] (got ${r.blurSigma})`);
+  if (r.task === 'deblur' && r.blurSigma !== undefined && !(r.blurSigma > 0 && r.blurSigma <= LIMITS.blurSigmaMax)) bad('blurSigma', `{blurSigma} must be a number in (0, 20] (got ${r.blurSigma})`);
   if (r.task === 'inpaint') {
     if (!r.mask) bad('mask', 'inpainting needs a mask (1 = known, 0 = fill)');
     else if (r.image && r.image.shape.length === 4) {
@@ -147,19 +154,19 @@ export function validateRequest(r: RequestFields, env: { factor: number; hasStyl
       if (mc !== 1 || mh !== H || mw !== W) bad('mask', `the mask must be [N, 1, ${H}, ${W}] like the image (got [${r.mask.shape}])`);
       else if (mn !== N) bad('mask', `${mn} masks for ${N} images: give one mask per image`);
     }
-    if (r.inpaintSpace !== undefined && r.inpaintSpace !== 'latent' && r.inpaintSpace !== 'pixel') bad('inpaintSpace', `inpaintSpace must be 'latent' or 'pixel' (got '${r.inpaintSpace}')`);
-    if (r.inpaintSpace === 'pixel' && method === 'replace') bad('method', "method replace replaces known latent cells: it needs inpaintSpace 'latent'");
-    if (r.feather !== undefined && !(r.feather >= LIMITS.feather[0] && r.feather <= LIMITS.feather[1])) bad('feather', `feather must be a number of pixels in 0..256 (got ${r.feather})`);
+    if (r.inpaintSpace !== undefined && r.inpaintSpace !== 'latent' && r.inpaintSpace !== 'pixel') bad('inpaintSpace', `{inpaintSpace} must be 'latent' or 'pixel' (got '${r.inpaintSpace}')`);
+    if (r.inpaintSpace === 'pixel' && method === 'replace') bad('method', "{method} replace replaces known latent cells: it needs {inpaintSpace} latent");
+    if (r.feather !== undefined && !(r.feather >= LIMITS.feather[0] && r.feather <= LIMITS.feather[1])) bad('feather', `{feather} must be a number of pixels in 0..256 (got ${r.feather})`);
   } else if (method === 'replace') {
-    bad('method', 'method replace is an inpainting baseline (it replaces known latent cells)');
+    bad('method', '{method} replace is an inpainting baseline (it replaces known latent cells)');
   }
   const style = def.needs.styleImage;
   if (style === 'required' && !r.styleImage) bad('styleImage', 'style needs a style reference image');
   if (r.styleImage) {
     if (style === 'no') bad('styleImage', `${r.task} takes no style reference`);
     if (!env.hasStyleModel) bad('styleImage', 'style guidance needs CLIP ViT-B/16 vision weights, and none are loaded (no CLIP weights ship with Tether)');
-    if (method === 'none' || method === 'replace') bad('method', `style guidance needs the newton or no-jacobian method (got ${method})`);
-    if (r.styleWeight !== undefined && !(r.styleWeight > 0 && Number.isFinite(r.styleWeight))) bad('styleWeight', `styleWeight must be a positive number (got ${r.styleWeight})`);
+    if (method === 'none' || method === 'replace') bad('method', `style guidance needs {method} newton or no-jacobian (got ${method})`);
+    if (r.styleWeight !== undefined && !(r.styleWeight > 0 && Number.isFinite(r.styleWeight))) bad('styleWeight', `{styleWeight} must be a positive number (got ${r.styleWeight})`);
     if (r.styleImage.shape.length !== 4 || r.styleImage.shape[1] !== 3) bad('styleImage', `the style image must be RGB [N, 3, H, W] (got [${r.styleImage.shape}])`);
   }
   return out;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { resolveWeightDtype } from '../../src/models/load_pipeline.js';
+import { loadPipeline, resolveWeightDtype } from '../../src/models/load_pipeline.js';
 import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
 import { parseSchedulerConfig } from '../../src/models/scheduler_config.js';
 import { parseClipTextConfig } from '../../src/text/clip_text_config.js';
@@ -164,8 +164,12 @@ describe('loadPipeline error paths', () => {
   });
 
   // (loading a single file of other sizes without a config folder: single_file_configs.test.ts)
-  gpuTest('single file without a config folder has no tokenizer; --config only for single files; unknown components', async (ctx) => {
-    expect(await loadError(ctx, SINGLE_FILE, { components: ['tokenizer'] })).toMatch(/single-file checkpoint has no tokenizer/);
+  gpuTest('single file without a config folder: the shipped CLIP tokenizer in Node, none from a bare source; --config only for single files; unknown components', async (ctx) => {
+    const sd = await loadPipelineFromPath(ctx, SINGLE_FILE, { components: ['tokenizer'] });
+    expect(sd.tokenizer!.encode('a photo of a cat').inputIds.slice(0, 6)).toEqual([49406, 320, 1125, 539, 320, 2368]);
+    expect(sd.configSource).toMatch(/CLIP tokenizer from .*weights\/fmnist/);
+    const bare = { kind: 'single-file' as const, file: await fileByteSource(SINGLE_FILE) };
+    await expect(loadPipeline(ctx, bare, { components: ['tokenizer'] })).rejects.toThrow(/single-file checkpoint has no tokenizer/);
     expect(await loadError(ctx, GOLDEN_DIR, { components: ['vae'], config: GOLDEN_DIR })).toMatch(/--config applies to single-file/);
     expect(await loadError(ctx, GOLDEN_DIR, { components: ['nope' as 'vae'] })).toMatch(/unknown pipeline component "nope"/);
   });

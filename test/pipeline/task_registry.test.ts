@@ -1,0 +1,49 @@
+// The task table: defaults are the paper's (method.md), problems are named by request field, and
+// front-ends can print them in their own names ({field} templates; the CLI's flags).
+import { describe, expect, test } from 'vitest';
+import { problemText } from '../../src/cli/flags.js';
+import { TASKS, TASK_IDS, validateRequest } from '../../src/pipeline/task_registry.js';
+
+const img = (n: number, c: number, h: number, w: number) => ({ shape: [n, c, h, w] });
+
+describe('task table', () => {
+  test('defaults: method.md settings per task, one table for all six tasks', () => {
+    expect(TASK_IDS).toEqual(['generate', 'inpaint', 'superres', 'deblur', 'colorize', 'style']);
+    expect(TASKS.inpaint.defaults).toMatchObject({ K: 5, lr: [0.5, 0.1], method: 'newton', guidance: 1, steps: 20, h: 0.005, schedule: 'exact' });
+    expect(TASKS.superres.defaults).toMatchObject({ K: 10, lr: 0.1 });
+    expect(TASKS.style.defaults).toMatchObject({ K: 5, lr: [0.5, 0.1], guidance: 3 });        // w = 2 in the method's form
+    expect(TASKS.generate.defaults).toMatchObject({ method: 'none', guidance: 7.5 });
+    expect(TASKS.style.runs).toBe('generate');
+    expect(TASKS.inpaint.extra).toMatchObject({ inpaintSpace: 'latent', keepKnown: true });
+  });
+
+  test('a valid request has no problems; each rule names its field', () => {
+    const image = img(1, 3, 32, 32), mask = img(1, 1, 32, 32);
+    expect(validateRequest({ task: 'inpaint', image, mask }, { factor: 4 })).toEqual([]);
+    const fields = (r: Parameters<typeof validateRequest>[0], f = 4) => validateRequest(r, { factor: f }).map((p) => p.field);
+    expect(fields({ task: 'inpaint', image, mask, steps: 30 })).toEqual(['steps']);
+    expect(fields({ task: 'generate', steps: 30 })).toEqual([]);                 // plain DDIM takes any step count
+    expect(fields({ task: 'inpaint', image, mask, K: 0 })).toEqual(['K']);
+    expect(fields({ task: 'inpaint', image, mask: img(1, 1, 16, 32) })).toEqual(['mask']);
+    expect(fields({ task: 'inpaint', image, mask: img(2, 1, 32, 32) })).toEqual(['mask']);
+    expect(fields({ task: 'inpaint', image, mask, inpaintSpace: 'pixel', method: 'replace' })).toEqual(['method']);
+    expect(fields({ task: 'superres', image: img(1, 3, 8, 8), scale: 1 })).toEqual(['scale']);
+    expect(fields({ task: 'superres', image: img(1, 3, 9, 9), scale: 2 }, 4)).toEqual(['image']);   // 18 px is no multiple of 4
+    expect(fields({ task: 'generate', width: 30 }, 8)).toEqual(['width']);
+    expect(fields({ task: 'deblur', image, blurSigma: 0 })).toEqual(['blurSigma']);
+    expect(fields({ task: 'superres', image, method: 'replace' })).toEqual(['method']);
+    expect(fields({ task: 'style' })).toEqual(['styleImage']);
+    expect(fields({ task: 'style', styleImage: img(1, 3, 64, 64) })).toEqual(['styleImage']);  // no CLIP weights loaded
+    expect(validateRequest({ task: 'style', styleImage: img(1, 3, 64, 64) }, { factor: 4, hasStyleModel: true })).toEqual([]);
+    expect(fields({ task: 'nope' as never })).toEqual(['task']);
+  });
+
+  test('messages say fields in library terms; the CLI prints its flags in their place', () => {
+    const [p] = validateRequest({ task: 'inpaint', image: img(1, 3, 32, 32), mask: img(1, 1, 32, 32), inpaintSpace: 'pixel', method: 'replace' }, { factor: 4 });
+    expect(p!.message).toBe('method replace replaces known latent cells: it needs inpaintSpace latent');
+    expect(problemText(p!)).toBe('--method replace replaces known latent cells: it needs --inpaint-space latent');
+    const [s] = validateRequest({ task: 'deblur', image: img(1, 3, 32, 32), steps: 7 }, { factor: 4 });
+    expect(problemText(s!)).toBe('--steps must divide 1000 for the constrained sampler (got 7); e.g. 10, 20, 25, 50');
+    expect(s!.message).not.toMatch(/--/);
+  });
+});
