@@ -7,13 +7,12 @@
 // synchronously (ctx.read records the copy before it returns a promise).
 // When a tap is present, fusions that would hide a golden intermediate are split: GroupNorm+SiLU
 // (the golden `norm1` is pre-SiLU) and residual epilogues (golden `attn1`, `conv2`, `self_attn`
-// are pre-residual). Without a tap the fused path runs.
+// are pre-residual; see normSilu in chunked_ops.ts). Without a tap the fused path runs.
 import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import { add, unary } from '../kernels/elementwise.js';
-import type { GroupNorm } from './group_norm.js';
+import { add } from '../kernels/elementwise.js';
 
-/** A whole tensor, or an activation held as channel chunks (src/vae/channel_chunks.ts). */
+/** A whole tensor, or an activation held as channel chunks (src/nn/channel_chunks.ts). */
 export type TapValue = GpuTensor | { readonly parts: readonly GpuTensor[] };
 
 /** `name` is relative to the current ctx.modulePath; the value is only valid during the call. */
@@ -23,16 +22,6 @@ export type Tap = (name: string, value: TapValue) => void;
 export function tapped<T extends TapValue>(ctx: GpuContext, tap: Tap | undefined, name: string | number, fn: () => T): T {
   const y = ctx.within(name, fn);
   tap?.(String(name), y);
-  return y;
-}
-
-/** silu(norm(x)), tapping the norm output (pre-SiLU) as `name` when tapped. */
-export function normSilu(ctx: GpuContext, norm: GroupNorm, x: GpuTensor, tap: Tap | undefined, name: string): GpuTensor {
-  if (!tap) return ctx.within(name, () => norm.forward(ctx, x, true));
-  const n = ctx.within(name, () => norm.forward(ctx, x, false));
-  tap(name, n);
-  const y = unary(ctx, 'silu', n);
-  ctx.release(n);
   return y;
 }
 

@@ -5,7 +5,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { concatChannels } from '../kernels/concat.js';
 import type { Weights } from '../weights/weights.js';
 import type { BlockOptions } from './blocks.js';
-import { ResnetBlock2D } from './resnet_block_2d.js';
+import { ResnetBlock2D } from '../nn/resnet_block_2d.js';
 import { tapped, type Tap } from '../nn/tap.js';
 import { Transformer2DModel } from './transformer_2d.js';
 import { upResnetInChannels } from './up_block_2d.js';

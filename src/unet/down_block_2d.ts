@@ -4,7 +4,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import type { Weights } from '../weights/weights.js';
 import type { BlockOptions, DownOutput } from './blocks.js';
 import { Downsample2D } from './downsample_2d.js';
-import { ResnetBlock2D } from './resnet_block_2d.js';
+import { ResnetBlock2D } from '../nn/resnet_block_2d.js';
 import { tapped, type Tap } from '../nn/tap.js';
 
 export class DownBlock2D {

@@ -1,7 +1,7 @@
 // SD 1.x UNet2DConditionModel and its blocks; class and field names are diffusers'.
 export { parseUNetConfig, SD14_UNET, type UNet2DConditionConfig } from './config.js';
 export { UNet2DConditionModel, type CaptureFn, type UNetLoadOptions } from './unet_2d_condition.js';
-export { ResnetBlock2D } from './resnet_block_2d.js';
+export { ResnetBlock2D } from '../nn/resnet_block_2d.js'; // shared with the VAE
 export { Transformer2DModel } from './transformer_2d.js';
 export { BasicTransformerBlock } from './basic_transformer_block.js';
 export { FeedForward, GEGLU } from './feed_forward.js';

@@ -14,7 +14,8 @@ import { CrossAttnDownBlock2D } from './cross_attn_down_block_2d.js';
 import { CrossAttnUpBlock2D } from './cross_attn_up_block_2d.js';
 import { DownBlock2D } from './down_block_2d.js';
 import { TimestepEmbedding, Timesteps } from './embeddings.js';
-import { normSilu, tapped, type Tap } from '../nn/tap.js';
+import { normSilu } from '../nn/chunked_ops.js';
+import { tapped, type Tap } from '../nn/tap.js';
 import { UNetMidBlock2DCrossAttn } from './unet_mid_block_2d_cross_attn.js';
 import { UpBlock2D } from './up_block_2d.js';
 

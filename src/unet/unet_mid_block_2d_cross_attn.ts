@@ -4,7 +4,7 @@ import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import type { Weights } from '../weights/weights.js';
 import type { BlockOptions } from './blocks.js';
-import { ResnetBlock2D } from './resnet_block_2d.js';
+import { ResnetBlock2D } from '../nn/resnet_block_2d.js';
 import { tapped, type Tap } from '../nn/tap.js';
 import { Transformer2DModel } from './transformer_2d.js';
 

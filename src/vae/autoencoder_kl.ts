@@ -11,7 +11,7 @@ import { Conv2d } from '../nn/conv2d.js';
 import { loadModel, weightDtypeOf, type ParamOptions } from '../nn/param.js';
 import { tapped, type Tap } from '../nn/tap.js';
 import type { Weights } from '../weights/weights.js';
-import { sliceChannels, splitPlan, type SplitPlan } from './channel_chunks.js';
+import { sliceChannels, splitPlan, type SplitPlan } from '../nn/channel_chunks.js';
 import type { AutoencoderKLConfig } from './config.js';
 import { Decoder } from './decoder.js';
 import { Encoder } from './encoder.js';

@@ -7,9 +7,10 @@ import { Conv2d } from '../nn/conv2d.js';
 import type { ParamOptions } from '../nn/param.js';
 import { tapped, type Tap } from '../nn/tap.js';
 import type { Weights } from '../weights/weights.js';
-import type { ChannelChunks, SplitPlan } from './channel_chunks.js';
-import { conv2dChunks, destroySlices } from './chunked_ops.js';
-import { ResnetBlock2D } from './resnet_block_2d.js';
+import type { ChannelChunks, SplitPlan } from '../nn/channel_chunks.js';
+import { conv2dChunks, destroySlices } from '../nn/chunked_ops.js';
+import { ResnetBlock2D } from '../nn/resnet_block_2d.js';
+import { VAE_NORM_EPS } from './config.js';
 
 export class Downsample2D {
   private constructor(readonly conv: Conv2d) {}
@@ -37,7 +38,7 @@ export class DownEncoderBlock2D {
                     groups: number, opts: ParamOptions): Promise<DownEncoderBlock2D> {
     const [resnets, downsamplers] = await Promise.all([
       Promise.all(Array.from({ length: numLayers }, (_, j) =>
-        ResnetBlock2D.load(ctx, w.at('resnets', j), j === 0 ? inC : outC, outC, groups, opts))),
+        ResnetBlock2D.load(ctx, w.at('resnets', j), j === 0 ? inC : outC, outC, { ...opts, groups, eps: VAE_NORM_EPS }))),
       addDownsample ? Promise.all([Downsample2D.load(ctx, w.at('downsamplers', 0), outC, opts)]) : [],
     ]);
     return new DownEncoderBlock2D(resnets, downsamplers);
@@ -51,7 +52,7 @@ export class DownEncoderBlock2D {
       if (h !== x) h.release(ctx);
       h = y;
     };
-    this.resnets.forEach((r, j) => step(`resnets.${j}`, () => r.forward(ctx, h, plan)));
+    this.resnets.forEach((r, j) => step(`resnets.${j}`, () => r.forwardChunks(ctx, h, plan)));
     this.downsamplers.forEach((d, k) => step(`downsamplers.${k}`, () => d.forward(ctx, h, plan)));
     return h;
   }

@@ -14,9 +14,9 @@ import { Linear } from '../nn/linear.js';
 import type { ParamOptions } from '../nn/param.js';
 import { tapped, type Tap } from '../nn/tap.js';
 import type { Weights } from '../weights/weights.js';
-import { ChannelChunks, mergeChunks, resplit, type SplitPlan } from './channel_chunks.js';
+import { ChannelChunks, mergeChunks, resplit, type SplitPlan } from '../nn/channel_chunks.js';
 import { VAE_NORM_EPS } from './config.js';
-import { ResnetBlock2D } from './resnet_block_2d.js';
+import { ResnetBlock2D } from '../nn/resnet_block_2d.js';
 
 /**
  * diffusers Attention with group_norm, single head of size C; keys group_norm, to_q, to_k, to_v,
@@ -111,9 +111,9 @@ export class UNetMidBlock2D {
 
   static async load(ctx: GpuContext, w: Weights, channels: number, groups: number, opts: ParamOptions): Promise<UNetMidBlock2D> {
     const [r0, a0, r1] = await Promise.all([
-      ResnetBlock2D.load(ctx, w.at('resnets', 0), channels, channels, groups, opts),
+      ResnetBlock2D.load(ctx, w.at('resnets', 0), channels, channels, { ...opts, groups, eps: VAE_NORM_EPS }),
       VaeAttention.load(ctx, w.at('attentions', 0), channels, groups, opts),
-      ResnetBlock2D.load(ctx, w.at('resnets', 1), channels, channels, groups, opts),
+      ResnetBlock2D.load(ctx, w.at('resnets', 1), channels, channels, { ...opts, groups, eps: VAE_NORM_EPS }),
     ]);
     return new UNetMidBlock2D([r0, r1], [a0]);
   }
@@ -123,7 +123,7 @@ export class UNetMidBlock2D {
    * tensor; the mid block runs at the latent resolution, where it fits.
    */
   forward(ctx: GpuContext, x: ChannelChunks, plan: SplitPlan, tap?: Tap): ChannelChunks {
-    const h0 = tapped(ctx, tap, 'resnets.0', () => this.resnets[0].forward(ctx, x, plan));
+    const h0 = tapped(ctx, tap, 'resnets.0', () => this.resnets[0].forwardChunks(ctx, x, plan));
     const h1 = tapped(ctx, tap, 'attentions.0', () => {
       const whole = mergeChunks(ctx, h0);
       const y = ChannelChunks.of(this.attentions[0].forward(ctx, whole, plan.budget));
@@ -133,7 +133,7 @@ export class UNetMidBlock2D {
       return split;
     });
     h0.release(ctx);
-    const h2 = tapped(ctx, tap, 'resnets.1', () => this.resnets[1].forward(ctx, h1, plan));
+    const h2 = tapped(ctx, tap, 'resnets.1', () => this.resnets[1].forwardChunks(ctx, h1, plan));
     h1.release(ctx);
     return h2;
   }

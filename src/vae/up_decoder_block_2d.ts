@@ -5,9 +5,10 @@ import { Conv2d } from '../nn/conv2d.js';
 import type { ParamOptions } from '../nn/param.js';
 import { tapped, type Tap } from '../nn/tap.js';
 import type { Weights } from '../weights/weights.js';
-import { resplit, type ChannelChunks, type SplitPlan } from './channel_chunks.js';
-import { conv2dChunks, destroySlices, upsampleChunks } from './chunked_ops.js';
-import { ResnetBlock2D } from './resnet_block_2d.js';
+import { resplit, type ChannelChunks, type SplitPlan } from '../nn/channel_chunks.js';
+import { conv2dChunks, destroySlices, upsampleChunks } from '../nn/chunked_ops.js';
+import { ResnetBlock2D } from '../nn/resnet_block_2d.js';
+import { VAE_NORM_EPS } from './config.js';
 
 export class Upsample2D {
   private constructor(readonly conv: Conv2d) {}
@@ -41,7 +42,7 @@ export class UpDecoderBlock2D {
                     groups: number, opts: ParamOptions): Promise<UpDecoderBlock2D> {
     const [resnets, upsamplers] = await Promise.all([
       Promise.all(Array.from({ length: numLayers }, (_, j) =>
-        ResnetBlock2D.load(ctx, w.at('resnets', j), j === 0 ? inC : outC, outC, groups, opts))),
+        ResnetBlock2D.load(ctx, w.at('resnets', j), j === 0 ? inC : outC, outC, { ...opts, groups, eps: VAE_NORM_EPS }))),
       addUpsample ? Promise.all([Upsample2D.load(ctx, w.at('upsamplers', 0), outC, opts)]) : [],
     ]);
     return new UpDecoderBlock2D(resnets, upsamplers);
@@ -55,7 +56,7 @@ export class UpDecoderBlock2D {
       if (h !== x) h.release(ctx);
       h = y;
     };
-    this.resnets.forEach((r, j) => step(`resnets.${j}`, () => r.forward(ctx, h, plan)));
+    this.resnets.forEach((r, j) => step(`resnets.${j}`, () => r.forwardChunks(ctx, h, plan)));
     this.upsamplers.forEach((u, k) => step(`upsamplers.${k}`, () => u.forward(ctx, h, plan)));
     return h;
   }

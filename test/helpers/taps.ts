@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { GpuTensor } from '../../src/gpu/tensor.js';
 import type { Tap, TapValue } from '../../src/nn/tap.js';
-import { ChannelChunks, readChunks } from '../../src/vae/channel_chunks.js';
+import { ChannelChunks, readChunks } from '../../src/nn/channel_chunks.js';
 import type { Golden } from './golden.js';
 import { compare, type Tolerance } from './numeric.js';
 

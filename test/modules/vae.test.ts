@@ -7,7 +7,7 @@ import type { GpuContext } from '../../src/gpu/context.js';
 import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
 import type { AutoencoderKL } from '../../src/vae/autoencoder_kl.js';
 import { attentionRef } from '../../src/kernels/reference/attention.js';
-import { planChannelSplit } from '../../src/vae/channel_chunks.js';
+import { planChannelSplit } from '../../src/nn/channel_chunks.js';
 import { scaledDotProduct } from '../../src/vae/unet_mid_block_2d.js';
 import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { GOLDEN_DIR, openGolden } from '../helpers/golden.js';

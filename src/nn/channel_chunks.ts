@@ -176,3 +176,6 @@ export interface SplitPlan {
 export function splitPlan(groups: number, budgetBytes: number): SplitPlan {
   return Object.assign((shape: readonly number[]) => planChannelSplit(shape, 4, groups, budgetBytes), { budget: budgetBytes });
 }
+
+/** The plan of a model that never splits (the UNet: its largest activation fits one binding). */
+export const NO_SPLIT: SplitPlan = Object.assign((shape: readonly number[]) => [shape[1]!], { budget: Infinity });

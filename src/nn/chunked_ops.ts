@@ -1,15 +1,18 @@
 // nn modules applied to ChannelChunks. With one part these are exactly the modules' own forward;
 // with several, each op works on weight slices (gamma/beta ranges, conv weight blocks) cut from
 // the module's resident weights by buffer copies on first use and cached per split.
+// Also the tap-aware GroupNorm+SiLU used by every model (tensors pass as one chunk).
 import type { GpuContext } from '../gpu/context.js';
 import { BufferUsage } from '../gpu/flags.js';
 import { check, DTYPE_BYTES, GpuTensor, shapeStr, type DType } from '../gpu/tensor.js';
 import { conv2d } from '../kernels/conv2d.js';
+import { add, unary } from '../kernels/elementwise.js';
 import { groupNorm } from '../kernels/group_norm.js';
 import { upsampleNearest } from '../kernels/upsample_nearest.js';
 import type { Conv2d } from '../nn/conv2d.js';
 import type { GroupNorm } from '../nn/group_norm.js';
 import { ChannelChunks, offsetsOf, sameSizes } from './channel_chunks.js';
+import type { Tap } from './tap.js';
 
 /** A resident (non-pooled) tensor filled by buffer copies. */
 function residentTensor(ctx: GpuContext, shape: readonly number[], dtype: DType): GpuTensor {
@@ -109,6 +112,28 @@ export function groupNormChunks(ctx: GpuContext, gn: GroupNorm, x: ChannelChunks
   const s = normSlices(ctx, gn, x.sizes);
   return new ChannelChunks(x.parts.map((p, i) => groupNorm(ctx, p, s.gamma[i]!, s.beta[i]!,
     { groups: p.shape[1]! / perGroup, eps: gn.eps, silu })));
+}
+
+/**
+ * silu(norm(x)) on chunks, fused; when tapped, the norm runs unfused so its (pre-SiLU) output can
+ * be tapped as `name` (the goldens' `norm1`, `conv_norm_out`), then SiLU runs in place.
+ */
+export function normSiluChunks(ctx: GpuContext, norm: GroupNorm, x: ChannelChunks, tap: Tap | undefined, name: string): ChannelChunks {
+  if (!tap) return ctx.within(name, () => groupNormChunks(ctx, norm, x, true));
+  const n = ctx.within(name, () => groupNormChunks(ctx, norm, x, false));
+  tap(name, n);
+  return new ChannelChunks(n.parts.map((p) => unary(ctx, 'silu', p, p)));
+}
+
+/** normSiluChunks for one whole tensor. */
+export function normSilu(ctx: GpuContext, norm: GroupNorm, x: GpuTensor, tap: Tap | undefined, name: string): GpuTensor {
+  return normSiluChunks(ctx, norm, ChannelChunks.of(x), tap, name).parts[0]!;
+}
+
+/** a + b per chunk (same split) into new chunks. */
+export function addChunks(ctx: GpuContext, a: ChannelChunks, b: ChannelChunks): ChannelChunks {
+  check(sameSizes(a.sizes, b.sizes), `addChunks: splits [${a.sizes}] and [${b.sizes}] differ`);
+  return new ChannelChunks(a.parts.map((p, i) => add(ctx, p, b.parts[i]!)));
 }
 
 /**
