@@ -16,9 +16,10 @@ import { loadavg } from 'node:os';
 import { adapterName } from '../src/gpu/device.js';
 import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
-import { loadPipelineFromPath } from '../src/models/load_pipeline_node.js';
-import { taskModels } from '../src/pipeline/sd_pipeline.js';
-import { runTask, type ImageData4, type InpaintSpace, type TaskModels } from '../src/pipeline/tasks.js';
+import { nodeModelSource } from '../src/models/load_pipeline_node.js';
+import { SdPipeline } from '../src/pipeline/sd_pipeline.js';
+import { TASKS, type TaskId } from '../src/pipeline/task_registry.js';
+import type { ImageData4, InpaintSpace } from '../src/pipeline/tasks.js';
 import { buildCase, CASE_KINDS, SR_SCALE, BLUR_SIGMA, type CaseKind } from '../src/quality/demo_cases.js';
 import { FmnistClassifier, type ClassifierConfig } from '../src/quality/fmnist_classifier.js';
 import { loadTestSet } from '../src/quality/fmnist_data.js';
@@ -53,6 +54,8 @@ const METHODS = wanted.length ? ALL_METHODS.filter((m) => wanted.includes(m.name
 
 interface Row {
   case: CaseKind; method: string; n: number; psnr: number; ssim: number; psnr_unknown?: number; ssim_unknown?: number;
+  /** inpainting: known-region PSNR of the result (known pixels kept) and of the raw decode, unknown-region PSNR of the raw decode */
+  psnr_known?: number; psnr_known_raw?: number; psnr_unknown_raw?: number;
   residual_rms: number; fd: number; seconds_per_image: number; evals_per_image: number; baseline_psnr?: number;
   steps: number; /** 1-minute load average when the row finished (2-core machines are shared) */ load?: number;
   K: number; lr: string;
@@ -90,19 +93,22 @@ async function residual(ctx: GpuContext, kind: CaseKind, res: Float32Array, gt: 
   return Math.sqrt(se / ya.length);
 }
 
-/** Inner steps and learning rate of a case and method: --K / --lr, else the per-case defaults. */
+const taskOf = (kind: CaseKind): TaskId => (kind.startsWith('inpaint') ? 'inpaint' : kind === 'deblur' ? 'deblur' : 'superres');
+
+/** Inner steps and learning rate of a case and method: --K / --lr, else the task table's defaults. */
 function caseSettings(kind: CaseKind, method: Method, kArg = K_ARG, lrArg = LR_ARG): { K: number; lr: number | [number, number] } {
   const inner = method === 'newton' || method === 'no-jacobian';
-  const K = !inner ? 0 : kArg ? Number(kArg) : kind.startsWith('inpaint') ? 5 : 10;
-  const lrs = lrArg ? lrArg.split(':').map(Number) : kind.startsWith('inpaint') ? [0.5, 0.1] : [0.1];
+  const d = TASKS[taskOf(kind)].defaults;
+  const K = !inner ? 0 : kArg ? Number(kArg) : d.K;
+  const lrs = lrArg ? lrArg.split(':').map(Number) : Array.isArray(d.lr) ? d.lr : [d.lr];
   if (!Number.isInteger(K) || K < 0 || lrs.some((v) => !(v > 0))) throw new Error(`bad --K ${K_ARG} or --lr ${LR_ARG}`);
   return { K, lr: lrs.length === 2 ? [lrs[0]!, lrs[1]!] : lrs[0]! };
 }
 const lrText = (lr: number | [number, number]) => (Array.isArray(lr) ? lr.join(':') : String(lr));
 
-async function runMethod(ctx: GpuContext, models: TaskModels, kind: CaseKind, m: typeof METHODS[number],
+async function runMethod(ctx: GpuContext, pipe: SdPipeline, kind: CaseKind, m: typeof METHODS[number],
                          { K, lr }: ReturnType<typeof caseSettings>, gt: ImageData4, S: number) {
-  const out = new Float32Array(N * 3 * S * S);
+  const out = new Float32Array(N * 3 * S * S), raw = new Float32Array(N * 3 * S * S);
   let seconds = 0, evals = 0;
   let unknownAll: Float32Array | undefined;
   for (let i = 0; i < N; i += BATCH) {
@@ -110,26 +116,24 @@ async function runMethod(ctx: GpuContext, models: TaskModels, kind: CaseKind, m:
     const chunk: ImageData4 = { data: gt.data.subarray(i * 3 * S * S, (i + b) * 3 * S * S), shape: [b, 3, S, S] };
     const tc = await buildCase(ctx, kind, chunk, 1000 + i);
     if (tc.unknown) { unknownAll ??= new Float32Array(N * S * S); unknownAll.set(tc.unknown, i * S * S); }
-    const r = await runTask(ctx, models, {
-      ...tc.request, task: m.method === 'none' ? 'generate' : tc.request.task, width: S, height: S,
-      ...(m.method === 'none' ? { image: undefined, mask: undefined, count: b } : {}), inpaintSpace: m.space,
-      settings: { steps: STEPS, K, lr, h: 0.005, schedule: m.schedule, method: m.method },
+    const r = await pipe.run({
+      ...tc.request, ...(m.method === 'none' ? { task: 'generate', image: undefined, mask: undefined, count: b, width: S, height: S } : {}),
+      inpaintSpace: m.space, steps: STEPS, K, lr, schedule: m.schedule, method: m.method,
       noise: seededNoise(Array.from({ length: b }, (_, j) => 2 * (i + j))),
     });
-    if (m.method === 'none' && r.image.shape[0] !== b) throw new Error('unconstrained batch size mismatch');
-    out.set(r.image.data, i * 3 * S * S);
+    if (m.method === 'none' && r.images.shape[0] !== b) throw new Error('unconstrained batch size mismatch');
+    out.set(r.images.data, i * 3 * S * S);
+    raw.set((r.rawImages ?? r.images).data, i * 3 * S * S);
     seconds += r.seconds; evals += r.evals;
     process.stderr.write(`\r${kind} ${m.name}: ${i + b}/${N} images, ${(seconds / (i + b)).toFixed(2)} s/image   `);
   }
   process.stderr.write('\n');
-  return { out, unknownAll, seconds, evals };
+  return { out, raw, unknownAll, seconds, evals };
 }
 
 async function main(): Promise<void> {
   const ctx = await createNodeGpuContext();
-  const dtype = ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
-  const sd = await loadPipelineFromPath(ctx, MODEL, { weightDtype: dtype });
-  const models = taskModels(ctx, sd);
+  const pipe = await SdPipeline.open(await nodeModelSource(MODEL), { ctx });
   const files = nodeModelFiles(MODEL);
   const clfCfg = JSON.parse((await files.readText('classifier/config.json'))!) as ClassifierConfig;
   const clfSrc = await files.open('classifier/model.safetensors');
@@ -164,8 +168,9 @@ async function main(): Promise<void> {
       `Adapter: **${adapter}**; embedded model \`${MODEL}\`; N held-out test images and steps as in each row (the first N of the test split, seeded masks and noise); K and lr as in each row (defaults: inpainting K = 5, lr 0.5→0.1; super-resolution x4, antialiased bicubic, and deblurring, Gaussian σ ${BLUR_SIGMA}, K = 10, lr 0.1); h = 0.005.`,
       `Command: \`npm run bench:quality -- --n N --steps STEPS [--cases ...] [--methods ...] [--K K --lr LR] --append\`. PSNR (dB) and SSIM against the ground truth; *unknown*: over the filled region; residual: RMS of A(result) − y in [0,1] units; FD: Fréchet distance of classifier features to the same N test images; baseline PSNR: bicubic up-sampling of the low-resolution input (super-resolution), the blurred input itself (deblurring).`,
       '',
-      mdTable(['case', 'method', 'N', 'steps', 'K', 'lr', 'PSNR', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
+      mdTable(['case', 'method', 'N', 'steps', 'K', 'lr', 'PSNR', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'PSNR known (raw)', 'PSNR unknown raw', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
         rows.map((r) => [r.case, r.method, String(r.n), String(r.steps), String(r.K), r.lr, r.psnr.toFixed(2), r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
+          r.psnr_known === undefined ? '-' : `${r.psnr_known.toFixed(1)} (${r.psnr_known_raw!.toFixed(1)})`, r.psnr_unknown_raw?.toFixed(2) ?? '-',
           r.residual_rms.toFixed(4), r.fd.toFixed(2), r.seconds_per_image.toFixed(2), r.evals_per_image.toFixed(0), r.baseline_psnr?.toFixed(2) ?? '-'])),
     ].join('\n'));
   };
@@ -173,15 +178,21 @@ async function main(): Promise<void> {
     for (const m of METHODS) {
       if ((m.method === 'replace' || m.space) && !kind.startsWith('inpaint')) continue;
       const settings = caseSettings(kind, m.method);
-      const { out, unknownAll, seconds, evals } = await runMethod(ctx, models, kind, m, settings, gt, S);
-      let p = 0, s = 0, pu = 0, su = 0;
+      const { out, raw, unknownAll, seconds, evals } = await runMethod(ctx, pipe, kind, m, settings, gt, S);
+      let p = 0, s = 0, pu = 0, su = 0, pk = 0, pkRaw = 0, puRaw = 0;
       for (let i = 0; i < N; i++) {
         const a = out.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), b = gt.data.subarray(i * 3 * S * S, (i + 1) * 3 * S * S);
         p += psnr(a, b, 3, S, S) / N; s += ssim(a, b, 3, S, S) / N;
-        if (unknownAll) { const u = unknownAll.subarray(i * S * S, (i + 1) * S * S); pu += psnr(a, b, 3, S, S, u) / N; su += ssim(a, b, 3, S, S, u) / N; }
+        if (unknownAll) {
+          const u = unknownAll.subarray(i * S * S, (i + 1) * S * S), k = u.map((v) => 1 - v), ar = raw.subarray(i * 3 * S * S, (i + 1) * 3 * S * S);
+          pu += psnr(a, b, 3, S, S, u) / N; su += ssim(a, b, 3, S, S, u) / N;
+          // known region: the result as returned (known pixels kept, capped at 99 dB) and the raw decode
+          pk += Math.min(99, psnr(a, b, 3, S, S, k)) / N; pkRaw += psnr(ar, b, 3, S, S, k) / N; puRaw += psnr(ar, b, 3, S, S, u) / N;
+        }
       }
       const known = unknownAll?.map((v) => 1 - v);
-      const row: Row = { case: kind, method: m.name, n: N, psnr: p, ssim: s, ...(unknownAll ? { psnr_unknown: pu, ssim_unknown: su } : {}),
+      const row: Row = { case: kind, method: m.name, n: N, psnr: p, ssim: s,
+        ...(unknownAll ? { psnr_unknown: pu, ssim_unknown: su, psnr_known: pk, psnr_known_raw: pkRaw, psnr_unknown_raw: puRaw } : {}),
         residual_rms: await residual(ctx, kind, out, gt.data, known, S, N),
         fd: frechetDistance(featureStats(await features(ctx, clf, out, N, S), N, clf.config.feature_dim), gtStats, clf.config.feature_dim),
         seconds_per_image: seconds / N, evals_per_image: evals / N, steps: STEPS, load: Number(loadavg()[0].toFixed(1)),

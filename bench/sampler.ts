@@ -9,11 +9,11 @@ import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import type { GpuTensor } from '../src/gpu/tensor.js';
 import { concat0 } from '../src/kernels/tensor_ops.js';
-import { loadPipelineFromPath } from '../src/models/load_pipeline_node.js';
-import { taskModels } from '../src/pipeline/sd_pipeline.js';
-import { runTask, type ImageData4, type TaskName, type TaskRequest } from '../src/pipeline/tasks.js';
+import { nodeModelSource } from '../src/models/load_pipeline_node.js';
+import { SdPipeline, type PipelineRequest } from '../src/pipeline/sd_pipeline.js';
+import type { TaskId } from '../src/pipeline/task_registry.js';
+import type { ImageData4 } from '../src/pipeline/tasks.js';
 import type { Method, Schedule } from '../src/sampler/constrained_sampler.js';
-import { seededNoise } from '../src/sampler/noise.js';
 import { Rng } from '../src/util/rng.js';
 import { mdTable, writeJson, writeResultsSection } from './results_md.js';
 
@@ -38,10 +38,9 @@ async function timeIt(ctx: GpuContext, fn: () => Promise<void> | void, reps: num
 
 async function main(): Promise<void> {
   const ctx = await createNodeGpuContext();
-  const dtype = ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
-  const sd = await loadPipelineFromPath(ctx, MODEL, { weightDtype: dtype });
-  const models = taskModels(ctx, sd);
-  const f = models.codec.factor, size = (sd.configs.unet.sample_size ?? 8) * f;
+  const pipe = await SdPipeline.open(await nodeModelSource(MODEL), { ctx });
+  const sd = pipe.model, models = pipe.models, dtype = pipe.weightDtype;
+  const f = pipe.factor, size = pipe.nativeSize;
   const adapter = adapterName(ctx.adapter);
   console.log(`adapter: ${adapter}; model ${MODEL} (${size}x${size} px, weights ${dtype}); steps ${STEPS}, K ${K}`);
 
@@ -61,7 +60,7 @@ async function main(): Promise<void> {
   const image: ImageData4 = { data: rng.uniforms(3 * size * size, -1, 1), shape: [1, 3, size, size] };
   const low: ImageData4 = { data: rng.uniforms(3 * (size / 4) ** 2, -1, 1), shape: [1, 3, size / 4, size / 4] };
   const mask: ImageData4 = { data: new Float32Array(size * size).map((_, i) => (i % size < size / 2 ? 1 : 0)), shape: [1, 1, size, size] };
-  const runs: { task: TaskName; method: Method; schedule: Schedule; K: number }[] = [
+  const runs: { task: TaskId; method: Method; schedule: Schedule; K: number }[] = [
     { task: 'inpaint', method: 'newton', schedule: 'exact', K }, { task: 'inpaint', method: 'newton', schedule: 'fused', K },
     { task: 'inpaint', method: 'no-jacobian', schedule: 'exact', K }, { task: 'inpaint', method: 'replace', schedule: 'exact', K: 0 },
     { task: 'superres', method: 'newton', schedule: 'exact', K }, { task: 'superres', method: 'newton', schedule: 'fused', K },
@@ -69,13 +68,14 @@ async function main(): Promise<void> {
   ];
   const results = [];
   for (const r of runs) {
-    const req: TaskRequest = {
-      task: r.task, noise: seededNoise([1]), settings: { steps: STEPS, K: r.K, lr: r.task === 'inpaint' ? [0.5, 0.1] : 0.1, h: 0.005, schedule: r.schedule, method: r.method },
+    // learning rates and the rest: the task table's defaults
+    const req: PipelineRequest = {
+      task: r.task, seed: 1, steps: STEPS, K: r.K, schedule: r.schedule, method: r.method,
       image: r.task === 'superres' ? low : r.task === 'generate' ? undefined : image, mask: r.task === 'inpaint' ? mask : undefined,
-      scale: 4, width: size, height: size,
+      ...(r.task === 'superres' ? { scale: 4 } : {}), ...(r.task === 'generate' ? { width: size, height: size } : {}),
     };
     let evals = 0;
-    const ms = await timeIt(ctx, async () => { req.noise = seededNoise([1]); evals = (await runTask(ctx, models, req)).evals; }, REPS);
+    const ms = await timeIt(ctx, async () => { evals = (await pipe.run(req)).evals; }, REPS);
     const row = { ...r, msPerImage: ms, msPerStep: ms / STEPS, evalsPerImage: evals, evalsPerSecond: evals / (ms / 1000) };
     results.push(row);
     console.log(`${r.task} ${r.method}/${r.schedule} K=${r.K}: ${(ms / 1000).toFixed(2)} s/image, ${row.msPerStep.toFixed(0)} ms/step, ${evals} UNet evals`);
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       results.map((r) => [r.task, r.method, r.schedule, r.K, (r.msPerImage / 1000).toFixed(2), r.msPerStep.toFixed(0), r.evalsPerImage, r.evalsPerSecond.toFixed(1)])),
   ].join('\n'));
   console.log('wrote bench/results/sampler.json and the Sampler section of bench/RESULTS.md');
-  sd.destroy(ctx);
+  pipe.destroy();
   process.exit(0);
 }
 

@@ -7,7 +7,7 @@
 // 2. Time per image of style guidance beside inpainting, on the SD model (`--model`, default the
 //    embedded one), with the style CLIP `--clip` (default: the goldens' tiny tower).
 // Writes bench/results/style.json and the "Style" section of bench/RESULTS.md.
-// bench/sampler.ts can add style rows with styleTaskRequest() and time the CLIP part with timeClipStyle().
+// bench/sampler.ts can add style rows with styleRequest() and time the CLIP part with timeClipStyle().
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { ClipVisionModel } from '../src/clip_vision/clip_vision_model.js';
@@ -20,10 +20,9 @@ import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import type { GpuTensor } from '../src/gpu/tensor.js';
 import { variantsSettled } from '../src/kernels/select_variant.js';
-import { STYLE_GUIDANCE, STYLE_SETTINGS } from '../src/pipeline/style_task.js';
-import type { ImageData4, TaskRequest } from '../src/pipeline/tasks.js';
+import { SdPipeline, type PipelineRequest } from '../src/pipeline/sd_pipeline.js';
+import type { ImageData4 } from '../src/pipeline/tasks.js';
 import type { Schedule } from '../src/sampler/constrained_sampler.js';
-import { seededNoise } from '../src/sampler/noise.js';
 import { Rng } from '../src/util/rng.js';
 import { vitB16SyntheticClip } from '../test/style/clip_synthetic.js';
 
@@ -64,19 +63,17 @@ export async function timeClipStyle(ctx: GpuContext, loss: ClipStyleLoss, size: 
 }
 
 /**
- * Style guidance at the paper's settings (K = 5, lr 0.5 -> 0.1, prompt with CFG w = 2 in the newton
- * form) as a TaskRequest: 'generate' + style alone, or with `inpaint` (image + mask) inpaint + style.
+ * Style guidance at the task table's settings (the paper's: K = 5, lr 0.5 -> 0.1, a prompt with
+ * CFG w = 2) as a PipelineRequest: 'style' alone, or 'inpaint' with a style reference.
  */
-export function styleTaskRequest(loss: ClipStyleLoss, styleImage: ImageData4, size: number, opts: {
+export function styleRequest(loss: ClipStyleLoss, styleImage: ImageData4, size: number, opts: {
   steps: number; K?: number; schedule?: Schedule; prompt?: string; cfg?: boolean; seed?: number;
   inpaint?: { image: ImageData4; mask: ImageData4 };
-}): TaskRequest {
+}): PipelineRequest {
   return {
-    task: opts.inpaint ? 'inpaint' : 'generate', width: size, height: size, image: opts.inpaint?.image, mask: opts.inpaint?.mask,
-    prompt: opts.prompt ?? 'a photo', guidance: opts.cfg === false ? null : STYLE_GUIDANCE,
-    noise: seededNoise([opts.seed ?? 1]),
-    settings: { ...STYLE_SETTINGS, K: opts.K ?? STYLE_SETTINGS.K, steps: opts.steps, h: 0.005, schedule: opts.schedule ?? 'exact' },
-    style: { loss, image: styleImage },
+    task: opts.inpaint ? 'inpaint' : 'style', ...(opts.inpaint ? { image: opts.inpaint.image, mask: opts.inpaint.mask } : { width: size, height: size }),
+    prompt: opts.prompt ?? 'a photo', ...(opts.cfg === false ? { guidance: 1 } : { guidance: 3 }), seed: opts.seed ?? 1,
+    steps: opts.steps, K: opts.K, schedule: opts.schedule, styleImage, styleLoss: loss,
   };
 }
 
@@ -106,32 +103,26 @@ async function main(): Promise<void> {
   const rows: { run: string; perImage: Timing; evals: number }[] = [];
   let size = 0;
   if (!args.includes('--skip-tasks')) {
-    const { loadPipelineFromPath } = await import('../src/models/load_pipeline_node.js');
-    const { taskModels } = await import('../src/pipeline/sd_pipeline.js');
-    const { runTask } = await import('../src/pipeline/tasks.js');
-    const dtype = ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
-    const sd = await loadPipelineFromPath(ctx, MODEL, { weightDtype: dtype });
-    const models = taskModels(ctx, sd);
-    const f = models.codec.factor;
-    size = (sd.configs.unet.sample_size ?? 8) * f;
+    const { nodeModelSource } = await import('../src/models/load_pipeline_node.js');
+    const pipe = await SdPipeline.open(await nodeModelSource(MODEL), { ctx });
+    size = pipe.nativeSize;
     const rng = new Rng(7);
     const image: ImageData4 = { data: rng.uniforms(3 * size * size, -1, 1), shape: [1, 3, size, size] };
     const styleImage: ImageData4 = { data: rng.uniforms(3 * size * size, -1, 1), shape: [1, 3, size, size] };
     const mask: ImageData4 = { data: new Float32Array(size * size).map((_, i) => (i % size < size / 2 ? 1 : 0)), shape: [1, 1, size, size] };
-    const runs: [string, () => TaskRequest][] = [
-      ['inpaint (newton exact, no CFG)', () => ({ task: 'inpaint', image, mask, noise: seededNoise([1]), guidance: null,
-        settings: { steps: STEPS, K, lr: [0.5, 0.1], h: 0.005, schedule: 'exact', method: 'newton' } })],
-      ['style (newton exact, CFG w = 2)', () => styleTaskRequest(tiny, styleImage, size, { steps: STEPS, K })],
-      ['style (newton exact, no CFG)', () => styleTaskRequest(tiny, styleImage, size, { steps: STEPS, K, cfg: false })],
-      ['inpaint + style (newton exact, no CFG)', () => styleTaskRequest(tiny, styleImage, size, { steps: STEPS, K, cfg: false, inpaint: { image, mask } })],
+    const runs: [string, PipelineRequest][] = [
+      ['inpaint (newton exact, no CFG)', { task: 'inpaint', image, mask, seed: 1, steps: STEPS, K }],
+      ['style (newton exact, CFG w = 2)', styleRequest(tiny, styleImage, size, { steps: STEPS, K })],
+      ['style (newton exact, no CFG)', styleRequest(tiny, styleImage, size, { steps: STEPS, K, cfg: false })],
+      ['inpaint + style (newton exact, no CFG)', styleRequest(tiny, styleImage, size, { steps: STEPS, K, cfg: false, inpaint: { image, mask } })],
     ];
     for (const [name, req] of runs) {
       let evals = 0;
-      const t = await timeIt(ctx, async () => { evals = (await runTask(ctx, models, req())).evals; }, REPS);
+      const t = await timeIt(ctx, async () => { evals = (await pipe.run(req)).evals; }, REPS);
       rows.push({ run: name, perImage: t, evals });
       console.log(`${name}: ${(t.median / 1000).toFixed(2)} s/image (min ${(t.min / 1000).toFixed(2)}), ${evals} UNet evals`);
     }
-    sd.destroy(ctx);
+    pipe.destroy();
   }
 
   const load = [load0, loadavg()[0]!];

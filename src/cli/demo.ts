@@ -3,13 +3,12 @@
 // free-form one also in pixel space), super-resolution x4 and deblurring, unprompted and prompted; writes a PNG grid (observation,
 // result, ground truth per row) and prints quality metrics against the ground truth.
 import { Command } from 'commander';
-import { adapterName } from '../gpu/device.js';
 import { createNodeGpuContext } from '../gpu/device_node.js';
 import type { GpuContext } from '../gpu/context.js';
-import { loadPipelineFromPath } from '../models/load_pipeline_node.js';
+import { nodeModelSource } from '../models/load_pipeline_node.js';
 import { a1111Parameters } from '../pipeline/png_text.js';
-import { taskModels } from '../pipeline/sd_pipeline.js';
-import { runTask, type ImageData4, type InpaintSpace } from '../pipeline/tasks.js';
+import { SdPipeline } from '../pipeline/sd_pipeline.js';
+import type { ImageData4, InpaintSpace } from '../pipeline/tasks.js';
 import { buildCase, CASE_KINDS, caseTitle, SR_SCALE, type CaseKind } from '../quality/demo_cases.js';
 import { CLASS_PROMPTS, loadTestSet } from '../quality/fmnist_data.js';
 import { psnr, ssim } from '../quality/metrics.js';
@@ -59,15 +58,13 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
   checkWritable(o.output, '-o/--output');
   const ctx = deps.ctx ?? await createNodeGpuContext();
   loadVariantCache(ctx);
-  const dtype = ctx.hasF16 && !ctx.adapter.isFallbackAdapter ? 'f16' : 'f32';
-  const sd = await loadPipelineFromPath(ctx, model, { weightDtype: dtype });
-  const models = taskModels(ctx, sd);
+  const pipe = await SdPipeline.open(await nodeModelSource(model), { ctx });
   const test = await loadTestSet(nodeModelFiles(model), N);
   const S = test.size, px = 3 * S * S;
   const gt: ImageData4 = { data: test.images, shape: [N, 3, S, S] };
   // progress and status on stderr (stdout carries the metrics table); \r updates only on a terminal
   const tty = Boolean(process.stderr.isTTY);
-  process.stderr.write(`tether demo: ${sd.name} on ${adapterName(ctx.adapter)} (weights ${dtype}), ${N} held-out test images, ${steps} steps, schedule ${o.schedule}\n`);
+  process.stderr.write(`tether demo: ${pipe.name} on ${pipe.adapter} (weights ${pipe.weightDtype}), ${N} held-out test images, ${steps} steps, schedule ${o.schedule}\n`);
 
   const rows: Row[] = [];
   // free-form inpainting also in pixel space (--inpaint-space pixel): every known pixel is
@@ -79,21 +76,19 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
   for (const { kind, prompted, space } of plan) {
     const label = `${kind}${space ? ` (${space} space)` : ''}${prompted ? ' (prompted)' : ''}`;
     const tc = await buildCase(ctx, kind, gt, seed + 1000);
-    const K = kind.startsWith('inpaint') ? 5 : 10, lr: number | [number, number] = kind.startsWith('inpaint') ? [0.5, 0.1] : 0.1;
     // prompted runs: each image's class prompt, guidance w = 2 in the method's form (paper's style setting)
     const groups = prompted ? test.labels.map((l, n) => ({ ns: [n], prompt: CLASS_PROMPTS[l]! })) : [{ ns: [...Array(N).keys()], prompt: '' }];
     const t0 = Date.now();
     for (const g of groups) {
       const pick = (d: ImageData4 | undefined) => d && ({ data: concatRows(d, g.ns), shape: [g.ns.length, ...d.shape.slice(1)] as ImageData4['shape'] });
-      const r = await runTask(ctx, models, {
+      // the task table's settings; prompted runs add the paper's style-setting guidance w = 2 (method's form)
+      const r = await pipe.run({
         ...tc.request, image: pick(tc.request.image), mask: pick(tc.request.mask), inpaintSpace: space,
-        prompt: g.prompt, guidance: prompted ? { form: 'newton', scale: 2 } : null,
-        settings: { steps, K, lr, h: 0.005, schedule: o.schedule, method: 'newton' },
-        noise: seededNoise(g.ns.map((n) => seed + 2 * n)),
-        onProgress: (p) => { if (tty) process.stderr.write(`\r  ${label}: step ${p.step}/${p.steps}, ${p.evals} UNet evals   `); },
-      });
+        prompt: g.prompt, ...(prompted ? { guidance: 3, cfgForm: 'newton' as const } : {}),
+        steps, schedule: o.schedule, noise: seededNoise(g.ns.map((n) => seed + 2 * n)),
+      }, { onProgress: (p) => { if (tty) process.stderr.write(`\r  ${label}: step ${p.step}/${p.steps}, ${p.evals} UNet evals   `); } });
       g.ns.forEach((n, j) => {
-        const res = r.image.data.subarray(j * px, (j + 1) * px), truth = gt.data.subarray(n * px, (n + 1) * px);
+        const res = r.images.data.subarray(j * px, (j + 1) * px), truth = gt.data.subarray(n * px, (n + 1) * px);
         const obsShape = tc.request.image!.shape, opx = obsShape[1] * obsShape[2] * obsShape[3];
         const obs: ImageData4 = { data: tc.request.image!.data.slice(n * opx, (n + 1) * opx), shape: [1, obsShape[1], obsShape[2], obsShape[3]] };
         const unknown = tc.unknown?.slice(n * S * S, (n + 1) * S * S);
@@ -107,9 +102,9 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
   saveVariantCache(ctx);
   printTable(rows);
   const img = demoGrid(rows.map((r) => ({ ...r, lines: rowLines(r) })), S);
-  await writePngAtomic(o.output, img, demoPngText({ model: sd.name, N, steps, seed, schedule: o.schedule, dtype, adapter: adapterName(ctx.adapter), width: img.width, height: img.height, rows }));
+  await writePngAtomic(o.output, img, demoPngText({ model: pipe.name, N, steps, seed, schedule: o.schedule, dtype: pipe.weightDtype, adapter: pipe.adapter, width: img.width, height: img.height, rows }));
   process.stderr.write(`\nwrote ${o.output}: one row per (task, image): ${GRID_COLUMNS.join(' | ')}\n`);
-  sd.destroy(ctx);
+  pipe.destroy();
 }
 
 function concatRows(d: ImageData4, ns: number[]): Float32Array {

@@ -12,7 +12,7 @@ import type { DType } from '../gpu/tensor.js';
 import { loadPipeline, type ModelSource, type StableDiffusionModel } from '../models/load_pipeline.js';
 import type { ClipStyleLoss } from '../clip_vision/style_loss.js';
 import type { DownscaleKernel } from '../sampler/constraints/pixel_operators.js';
-import type { Method, Progress, Schedule } from '../sampler/constrained_sampler.js';
+import type { Method, Progress, Schedule } from '../sampler/types.js';
 import type { Guidance } from '../sampler/guidance.js';
 import { seededNoise, type NoiseSource } from '../sampler/noise.js';
 import type { Tracer } from '../sampler/tracer.js';
@@ -81,7 +81,8 @@ export interface PipelineResult {
 }
 
 export class SdPipeline {
-  private readonly models: TaskModels;
+  /** the loaded models as the tasks see them (benches use them directly; not part of the stable API) */
+  readonly models: TaskModels;
 
   private constructor(readonly ctx: GpuContext, readonly model: StableDiffusionModel, private readonly ownsCtx: boolean) {
     this.models = taskModels(ctx, model);

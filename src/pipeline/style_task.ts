@@ -6,11 +6,12 @@
 // The CLIP model is loaded by the caller (clip_vision/load.ts: Node's --clip PATH, the page's picked files).
 import type { ClipStyleLoss } from '../clip_vision/style_loss.js';
 import type { GpuContext } from '../gpu/context.js';
-import type { SamplerSettings } from '../sampler/constrained_sampler.js';
+import type { SamplerSettings } from '../sampler/types.js';
 import { CombinedConstraint } from '../sampler/constraints/combined.js';
 import type { Constraint } from '../sampler/constraints/constraint.js';
 import { StyleConstraint } from '../sampler/constraints/style.js';
 import type { Guidance } from '../sampler/guidance.js';
+import { TASKS } from './task_registry.js';
 import type { ImageData4, TaskModels, TaskRequest } from './tasks.js';
 
 export interface StyleRequest {
@@ -22,10 +23,11 @@ export interface StyleRequest {
   weight?: number;
 }
 
-/** The paper's style settings: K = 5, lr linear 0.5 -> 0.1 (method.md table). */
-export const STYLE_SETTINGS: Pick<SamplerSettings, 'K' | 'lr' | 'method'> = { K: 5, lr: [0.5, 0.1], method: 'newton' };
+const style = TASKS.style.defaults;
+/** The paper's style settings (the task table's: K = 5, lr linear 0.5 -> 0.1; method.md table). */
+export const STYLE_SETTINGS: Pick<SamplerSettings, 'K' | 'lr' | 'method'> = { K: style.K, lr: style.lr, method: style.method };
 /** ... with a prompt and CFG w = 2 in the method's form (= the usual scale 3). */
-export const STYLE_GUIDANCE: Guidance = { form: 'newton', scale: 2 };
+export const STYLE_GUIDANCE: Guidance = { form: 'newton', scale: style.guidance - 1 };
 
 /** The style constraint of a request. */
 export function styleConstraint(ctx: GpuContext, m: TaskModels, style: StyleRequest, h: number): StyleConstraint {
