@@ -60,6 +60,8 @@ export class ResnetBlock2D {
     check((tembAct !== undefined) === (this.time_emb_proj !== undefined),
       `ResnetBlock2D: ${this.time_emb_proj ? 'a time embedding is required' : 'this block has no time_emb_proj'}`);
     const outSplit = plan([x.N, this.outChannels, x.H, x.W]);
+    // Released by hand, not by ctx.scope(): a VAE activation at 512 x 512 is up to 256 MiB, and
+    // each is freed as soon as the next op has read it (a scope would hold them all to the end).
     // 1. h = conv1(silu(norm1(x)))
     const a = normSiluChunks(ctx, this.norm1, x, tap, 'norm1');
     let h = tapped(ctx, tap, 'conv1', () => conv2dChunks(ctx, this.conv1, a, outSplit));

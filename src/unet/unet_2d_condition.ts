@@ -75,7 +75,8 @@ export class UNet2DConditionModel {
       // the UNet never splits channels: a value held as chunks has exactly one part
       check(!('parts' in v) || v.parts.length === 1, `UNet capture: ${name} is split into channel chunks`);
       const t = 'parts' in v ? v.parts[0]! : v;
-      const c = ctx.alloc(t.shape, t.dtype);
+      // kept: the copy belongs to the callee and must outlive any ctx.scope() it was made in
+      const c = ctx.keep(ctx.alloc(t.shape, t.dtype));
       ctx.copy(t, c);
       capture([...ctx.modulePath.slice(base), name].join('.'), c);
     });
@@ -84,15 +85,14 @@ export class UNet2DConditionModel {
     // 0. center input
     const x = cfg.center_input_sample ? scale(ctx, sample, 2, -1) : sample;
 
-    // 1. time
-    const t = timestepTensor(ctx, timesteps, B);
-    const tp = tapped(ctx, tap, 'time_proj', () => this.time_proj.forward(ctx, t));
-    if (t !== timesteps) ctx.release(t);
-    const temb = tapped(ctx, tap, 'time_embedding', () => this.time_embedding.forward(ctx, tp));
-    ctx.release(tp);
-    // every resnet applies SiLU to temb before its time_emb_proj: do it once here
-    const tembAct = ctx.within('time_embedding', () => unary(ctx, 'silu', temb));
-    ctx.release(temb);
+    // 1. time (small tensors: everything but SiLU(temb) is freed when the scope ends)
+    const tembAct = ctx.scope(() => {
+      const t = timestepTensor(ctx, timesteps, B);
+      const tp = tapped(ctx, tap, 'time_proj', () => this.time_proj.forward(ctx, t));
+      const temb = tapped(ctx, tap, 'time_embedding', () => this.time_embedding.forward(ctx, tp));
+      // every resnet applies SiLU to temb before its time_emb_proj: do it once here
+      return ctx.within('time_embedding', () => unary(ctx, 'silu', temb));
+    });
 
     // 2. pre-process
     let h = tapped(ctx, tap, 'conv_in', () => this.conv_in.forward(ctx, x));

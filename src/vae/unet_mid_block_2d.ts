@@ -37,27 +37,27 @@ export class VaeAttention {
     return new VaeAttention(group_norm, to_q, to_k, to_v, [out0], channels);
   }
 
-  /** x: [N, C, H, W] -> [N, C, H, W] (x is not released); score blocks stay under `budgetBytes`. */
+  /**
+   * x: [N, C, H, W] -> [N, C, H, W] (x is not released); score blocks stay under `budgetBytes`.
+   * The intermediates ([N, H*W, C], 8 MiB each at 512 x 512) are freed together at the end.
+   */
   forward(ctx: GpuContext, x: GpuTensor, budgetBytes: number): GpuTensor {
     const [N, C, H, W] = x.shape as [number, number, number, number];
     const L = H * W;
-    // 1. group norm, then NCHW -> tokens [N, L, C]
-    const h = ctx.within('group_norm', () => this.group_norm.forward(ctx, x));
-    const tokens = transpose(ctx, h.view([N, C, L]));
-    ctx.release(h);
-    const q = ctx.within('to_q', () => this.to_q.forward(ctx, tokens));
-    const k = ctx.within('to_k', () => this.to_k.forward(ctx, tokens));
-    const v = ctx.within('to_v', () => this.to_v.forward(ctx, tokens));
-    ctx.release(tokens);
-    // 2. o = softmax(q k^T / sqrt(C)) v
-    const o = scaledDotProduct(ctx, q, k, v, C ** -0.5, budgetBytes);
-    ctx.release(q, k, v);
-    const a = ctx.within('to_out.0', () => this.to_out[0].forward(ctx, o));
-    ctx.release(o);
-    // 3. back to NCHW, + residual (the residual is NCHW, so it cannot ride in to_out's epilogue)
-    const y = transpose(ctx, a).view([N, C, H, W]);
-    ctx.release(a);
-    return add(ctx, y, x, y);
+    return ctx.scope(() => {
+      // 1. group norm, then NCHW -> tokens [N, L, C]
+      const h = ctx.within('group_norm', () => this.group_norm.forward(ctx, x));
+      const tokens = transpose(ctx, h.view([N, C, L]));
+      const q = ctx.within('to_q', () => this.to_q.forward(ctx, tokens));
+      const k = ctx.within('to_k', () => this.to_k.forward(ctx, tokens));
+      const v = ctx.within('to_v', () => this.to_v.forward(ctx, tokens));
+      // 2. o = softmax(q k^T / sqrt(C)) v
+      const o = scaledDotProduct(ctx, q, k, v, C ** -0.5, budgetBytes);
+      const a = ctx.within('to_out.0', () => this.to_out[0].forward(ctx, o));
+      // 3. back to NCHW, + residual (the residual is NCHW, so it cannot ride in to_out's epilogue)
+      const y = transpose(ctx, a).view([N, C, H, W]);
+      return add(ctx, y, x, y);
+    });
   }
 
   destroy(ctx: GpuContext): void {
@@ -71,14 +71,9 @@ export class VaeAttention {
  */
 export function scaledDotProduct(ctx: GpuContext, q: GpuTensor, k: GpuTensor, v: GpuTensor, scale: number, budgetBytes: number): GpuTensor {
   const [N, L, C] = q.shape as [number, number, number];
-  const attend = (qb: GpuTensor, kb: GpuTensor, vb: GpuTensor) => {
-    const s = bmm(ctx, qb, kb, { transB: true, alpha: scale });
-    const p = softmax(ctx, s);
-    ctx.release(s);
-    const ob = bmm(ctx, p, vb);
-    ctx.release(p);
-    return ob;
-  };
+  // scores and probabilities are freed when the block's scope ends
+  const attend = (qb: GpuTensor, kb: GpuTensor, vb: GpuTensor) =>
+    ctx.scope(() => bmm(ctx, softmax(ctx, bmm(ctx, qb, kb, { transB: true, alpha: scale })), vb));
   if (N * L * L * 4 <= budgetBytes) return attend(q, k, v);
   const rows = Math.max(1, Math.floor(budgetBytes / (L * 4)));
   const rowBytes = C * DTYPE_BYTES[q.dtype];
@@ -88,10 +83,7 @@ export function scaledDotProduct(ctx: GpuContext, q: GpuTensor, k: GpuTensor, v:
     const vn = N === 1 ? v : sliceRows0(ctx, v, n * L, L);
     for (let r0 = 0; r0 < L; r0 += rows) {
       const R = Math.min(rows, L - r0);
-      const qb = sliceRows0(ctx, q, n * L + r0, R);
-      const ob = attend(qb, kn, vn);
-      ctx.copy(ob, o, 0, (n * L + r0) * rowBytes, R * rowBytes);
-      ctx.release(qb, ob);
+      ctx.scope(() => ctx.copy(attend(sliceRows0(ctx, q, n * L + r0, R), kn, vn), o, 0, (n * L + r0) * rowBytes, R * rowBytes));
     }
     if (kn !== k) ctx.release(kn, vn);
   }
