@@ -17,7 +17,7 @@ import { seededNoise } from '../sampler/noise.js';
 import { nodeModelFiles } from '../weights/model_source_node.js';
 import { embeddedModelPath } from './inputs_node.js';
 import { demoGrid, GRID_COLUMNS } from './demo_grid.js';
-import { checkWritable } from './output_paths.js';
+import { checkWritable } from './output_paths_node.js';
 import { writePngAtomic } from './png_node.js';
 import { parseSeed, parseSteps, scheduleOption } from './sampling_options.js';
 import { SOFTWARE, TETHER_VERSION } from './version.js';

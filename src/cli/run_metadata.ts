@@ -2,10 +2,12 @@
 // front-ends read, `tether` with the same run as JSON (every setting, input file names, adapter),
 // and `Software`. Settings are recorded as the user gave them (the --guidance value, not the
 // sampler's internal w = s - 1 of --cfg-form newton), so a run can be repeated from its image.
-import { basename } from 'node:path';
 import { a1111Parameters } from '../pipeline/png_text.js';
 import type { SamplerSettings } from '../sampler/constrained_sampler.js';
 import { SOFTWARE, TETHER_VERSION } from './version.js';
+
+/** The last part of a path (either separator): file names only, not the user's folders. */
+const basename = (p: string) => p.split(/[\\/]/).filter(Boolean).pop() ?? p;
 
 export interface RunRecord {
   task: string;

@@ -15,7 +15,7 @@ import type { InpaintSpace } from '../pipeline/tasks.js';
 import { Tracer } from '../sampler/tracer.js';
 import { writeSafetensorsAtomic } from '../weights/safetensors_write_node.js';
 import { embeddedModelPath, readImageArg, readMaskArg, readNoiseArg } from './inputs_node.js';
-import { batchOutputPaths, checkWritable } from './output_paths.js';
+import { batchOutputPaths, checkWritable } from './output_paths_node.js';
 import { writePngAtomic } from './png_node.js';
 import { checkRunFits, plannedSize, type RunPlan } from './preflight.js';
 import { runPngText } from './run_metadata.js';

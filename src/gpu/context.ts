@@ -8,6 +8,7 @@ import { packParams, type Kernel, type KernelTypes } from './kernel.js';
 import { PipelineCache } from './pipeline_cache.js';
 import { check, DTYPE_BYTES, GpuTensor, numel, shapeStr, type DType } from './tensor.js';
 import { GpuTimer, type TimedDispatch } from './timing.js';
+import { ScopeStack } from './scope_stack.js';
 import { VariantTable } from './variant_table.js';
 
 export interface AdapterDescription {
@@ -52,8 +53,8 @@ export class GpuContext {
   private readonly errors: string[] = [];
   private timer: GpuTimer | null = null;
   private lostReason: string | null = null;
-  /** open scope() calls, innermost last: the pooled buffers each allocated */
-  private readonly scopes: Set<GPUBuffer>[] = [];
+  /** open scope() calls and the pooled buffers each allocated */
+  private readonly scopes = new ScopeStack();
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterDescription) {
     this.pool = new BufferPool(device);
@@ -83,7 +84,7 @@ export class GpuContext {
     const bytes = numel(shape) * DTYPE_BYTES[dtype];
     check(bytes > 0, `alloc: empty tensor ${shapeStr(shape)}`);
     const t = new GpuTensor(this.pool.acquire(bytes), shape, dtype, true);
-    this.scopes[this.scopes.length - 1]?.add(t.buffer);
+    this.scopes.track(t.buffer);
     return t;
   }
 
@@ -92,7 +93,7 @@ export class GpuContext {
     for (const t of tensors) {
       if (!t?.pooled) continue;
       this.pool.release(t.buffer);
-      for (const s of this.scopes) s.delete(t.buffer);
+      this.scopes.forget(t.buffer);
     }
   }
 
@@ -101,10 +102,7 @@ export class GpuContext {
    * from weights and cached with them. Free it with release() when its weight goes.
    */
   keep<T extends GpuTensor>(t: T): T {
-    if (t.pooled) {
-      this.pool.keep(t.buffer);
-      for (const s of this.scopes) s.delete(t.buffer);
-    }
+    if (t.pooled) { this.pool.keep(t.buffer); this.scopes.forget(t.buffer); }
     return t;
   }
 
@@ -116,29 +114,7 @@ export class GpuContext {
    * dispatch, which is safe: all work runs on one queue in recorded order.
    */
   scope<R>(fn: () => R): R {
-    const mine = new Set<GPUBuffer>();
-    this.scopes.push(mine);
-    const close = (result: unknown) => {
-      const i = this.scopes.lastIndexOf(mine);
-      if (i >= 0) this.scopes.splice(i, 1);
-      const keep = new Set<GPUBuffer>();
-      collectBuffers(result, keep, 2);
-      for (const b of mine) if (!keep.has(b)) this.pool.release(b);
-      const parent = this.scopes[this.scopes.length - 1];
-      if (parent) for (const b of keep) if (mine.has(b)) parent.add(b);
-    };
-    let result: R;
-    try {
-      result = fn();
-    } catch (e) {
-      close(undefined);
-      throw e;
-    }
-    if (result instanceof Promise) {
-      return result.then((r) => { close(r); return r; }, (e) => { close(undefined); throw e; }) as R;
-    }
-    close(result);
-    return result;
+    return this.scopes.run(fn, (b) => this.pool.release(b));
   }
 
   /**
@@ -306,13 +282,6 @@ export class GpuContext {
     this.pass?.end();
     this.pass = null;
   }
-}
-
-function collectBuffers(v: unknown, into: Set<GPUBuffer>, depth: number): void {
-  if (v instanceof GpuTensor) { into.add(v.buffer); return; }
-  if (depth < 0 || v === null || typeof v !== 'object') return;
-  if (Array.isArray(v)) { for (const x of v) collectBuffers(x, into, depth - 1); return; }
-  if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectBuffers(x, into, depth - 1);
 }
 
 function padTo4(bytes: ArrayBufferView): Uint8Array {

@@ -3,7 +3,7 @@
 // library surface (src/node.ts); the CLI's readers are the same functions.
 import { basename } from 'node:path';
 import { readImageArg, readMaskArg } from '../cli/inputs_node.js';
-import { batchOutputPaths } from '../cli/output_paths.js';
+import { batchOutputPaths } from '../cli/output_paths_node.js';
 import { writePngAtomic } from '../cli/png_node.js';
 import { SOFTWARE } from '../version.js';
 import { tensorToRgba } from './image.js';

@@ -109,7 +109,7 @@ describe('bad inputs are named in user terms', () => {
 test('the probe leaves a writable folder as it was', async () => {
   const sub = join(dir, 'ok');
   mkdirSync(sub);
-  const { checkWritable } = await import('../../src/cli/output_paths.js');
+  const { checkWritable } = await import('../../src/cli/output_paths_node.js');
   checkWritable(join(sub, 'x.png'), '-o');
   const { readdirSync } = await import('node:fs');
   expect(readdirSync(sub)).toEqual([]);

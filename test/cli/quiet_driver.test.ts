@@ -1,7 +1,7 @@
 // Dawn's "artificially reduced" start-up warnings are dropped from the CLI's stderr; everything
 // else, including progress lines that end in \r, passes at once and unchanged.
 import { expect, test } from 'vitest';
-import { dawnWarningFilter } from '../../src/cli/quiet_driver.js';
+import { dawnWarningFilter } from '../../src/cli/quiet_driver_node.js';
 
 const W1 = 'Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.\n';
 const W2 = 'Warning: maxDynamicStorageBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.\n';
