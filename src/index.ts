@@ -11,10 +11,11 @@ export { rgbaToTensor, tensorToRgba, maskFromRgba, type RgbaImage } from './pipe
 export { createGpuContext, adapterName, NoAdapterError, type DeviceOptions } from './gpu/device.js';
 export type { GpuContext } from './gpu/context.js';
 export { seededNoise, recordedNoise, type NoiseSource } from './sampler/noise.js';
-export type { Progress, Method, Schedule } from './sampler/constrained_sampler.js';
+export type { Progress, Method, Schedule } from './sampler/types.js';
 export { Tracer } from './sampler/tracer.js';
 export { blobByteSource, bufferByteSource, fetchByteSource, type ByteSource } from './weights/byte_source.js';
 export { fileListModelFiles, directoryHandleModelFiles, type ModelFiles } from './weights/model_source.js';
+export { urlModelFiles } from './weights/url_model_files.js';
 export { loadClipVision, type ClipFiles } from './clip_vision/load.js';
 export { ClipStyleLoss } from './clip_vision/style_loss.js';
 export { TETHER_VERSION } from './version.js';

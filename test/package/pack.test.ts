@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { readPngText } from '../../src/cli/png_node.js';
+import { serveWeb } from '../../tools/serve_web.mjs';
+import { launchChromium } from '../e2e/browser_helpers.js';
 
 const sh = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -79,4 +81,45 @@ describe('npm pack -> fresh project', () => {
       expect(b[4 * (y * 32 + x)], `(${x}, ${y})`).toBe(a[4 * (y * 32 + x)]);
     }
   }, 300_000);
+
+  test('a page importing only tether-sd (an import map to the packed browser build) inpaints with the embedded model', async () => {
+    writeFileSync(join(app, 'index.html'), PAGE);
+    const srv = await serveWeb({ root: app, modelDir: join(app, 'node_modules', 'tether-sd', 'weights', 'fmnist'), port: 0 });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const logs: string[] = [];
+      page.on('pageerror', (e) => logs.push(e.message));
+      await page.goto(srv.url);
+      await page.waitForFunction(() => (window as unknown as { result?: unknown }).result, null, { timeout: 280_000 });
+      const r = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
+      expect(r.error, `${String(r.error)}\n${logs.join('\n')}`).toBeUndefined();
+      expect(r).toMatchObject({ shape: [1, 3, 32, 32], evals: 2 * (1 + 2 * 1), knownMaxDiff: 0, tasks: 6 });
+      expect(r.loaded as number).toBeGreaterThan(1e6);                  // byte progress was reported (weights of the UNet alone ~6 MB)
+      expect(String(r.adapter)).not.toBe('');
+    } finally {
+      await browser.close();
+      await srv.close();
+    }
+  }, 300_000);
 });
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>tether-sd from a page</title>
+<script type="importmap">{ "imports": { "tether-sd": "/node_modules/tether-sd/dist/lib/tether.browser.js" } }</script>
+<script type="module">
+import { SdPipeline, TASKS, urlModelFiles } from 'tether-sd';
+try {
+  let loaded = 0;
+  const pipe = await SdPipeline.open(await urlModelFiles('/model/'), { onProgress: (p) => { loaded = Math.max(loaded, p.loadedAll ?? 0); } });
+  const S = pipe.nativeSize;
+  const image = new Float32Array(3 * S * S).map((_, i) => ((i % S) > 8 && (i % S) < 24 ? 0.6 : -0.8));
+  const mask = new Float32Array(S * S).map((_, i) => { const x = i % S, y = Math.floor(i / S); return x >= 10 && x < 22 && y >= 8 && y < 24 ? 0 : 1; });
+  const r = await pipe.run({ task: 'inpaint', image: { data: image, shape: [1, 3, S, S] }, mask: { data: mask, shape: [1, 1, S, S] }, seed: 1, steps: 2, K: 1 });
+  let knownMaxDiff = 0;
+  for (let c = 0; c < 3; c++) for (let i = 0; i < S * S; i++) if (mask[i]) knownMaxDiff = Math.max(knownMaxDiff, Math.abs(r.images.data[c * S * S + i] - image[c * S * S + i]));
+  window.result = { shape: r.images.shape, evals: r.evals, knownMaxDiff, adapter: pipe.adapter, loaded, tasks: Object.keys(TASKS).length };
+  pipe.destroy();
+} catch (e) {
+  window.result = { error: String(e && e.stack || e) };
+}
+</script>`;
