@@ -57,6 +57,12 @@ describe('tether CLI errors', () => {
   test('style guidance without CLIP weights', async () => expectFailure(await tether('style', '--style-image', img64, '-p', 'a dress', ...model), /needs CLIP ViT-B\/16 vision weights \(--clip PATH\)/));
   test('missing model', async () => expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--model', join(dir, 'nomodel'), '-o', out), /nomodel: no such file or directory/));
 
+  test('NaN appearing during sampling (finite weights, a learning rate that overflows)', async () => {
+    // the sampler checks every step's latent on the GPU and stops with the step and time named
+    expectFailure(await tether('inpaint', '-i', img64, '--mask', mask64, '--steps', '2', '--K', '1', '--lr', '1e38', ...model),
+      /sampling diverged: non-finite values \(NaN\/Inf\) in sample 0 at step 1 \(t=1000\); try a smaller --lr or --h/);
+  });
+
   test('NaN weights', async () => {
     // a copy of the golden model whose UNet conv_out bias is NaN: refused at load, the tensor named (src/weights)
     const m = join(dir, 'nan-model');
