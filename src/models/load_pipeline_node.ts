@@ -40,8 +40,8 @@ async function originalConfigFor(path: string, given?: string): Promise<Original
 /** A diffusers folder path or a single-file checkpoint path -> ModelSource. */
 export async function nodeModelSource(path: string, configDir?: string, originalConfig?: string): Promise<ModelSource> {
   if ((await kindOf(path, 'model')) === 'dir') {
-    if (configDir) throw new Error(`--config applies to single-file checkpoints only; ${path} is a folder`);
-    if (originalConfig) throw new Error(`--original-config applies to single-file checkpoints only; ${path} is a folder`);
+    if (configDir) throw new Error(`a config folder (--config) applies to single-file checkpoints only; ${path} is a folder`);
+    if (originalConfig) throw new Error(`an original config (--original-config) applies to single-file checkpoints only; ${path} is a folder`);
     return { kind: 'diffusers', files: nodeModelFiles(path) };
   }
   if (configDir && (await kindOf(configDir, 'config folder')) !== 'dir') throw new Error(`config folder ${configDir}: not a directory`);

@@ -4,7 +4,8 @@
 import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { mul } from '../kernels/elementwise.js';
-import { sampleConstrained, type Denoise, type SamplerSettings, type Progress } from '../sampler/constrained_sampler.js';
+import { sampleConstrained } from '../sampler/constrained_sampler.js';
+import type { Denoise, Progress, SamplerSettings } from '../sampler/types.js';
 import type { Constraint } from '../sampler/constraints/constraint.js';
 import { InpaintConstraint, latentMask } from '../sampler/constraints/inpaint.js';
 import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
@@ -156,11 +157,11 @@ function outputSize(req: TaskRequest, f: number): { outH: number; outW: number; 
   } else if (req.operator) {
     outH = req.operator.outHeight; outW = req.operator.outWidth; N = req.operator.y.shape[0];
   } else {
-    if (!req.image) throw new Error(`${req.task} needs an input image (-i/--image)`);
+    if (!req.image) throw new Error(`${req.task} needs an input image`);
     [N, , outH, outW] = req.image.shape;
     if (req.task === 'superres') {
       const s = req.scale ?? 4;
-      if (!Number.isInteger(s) || s < 2) throw new Error(`--scale must be an integer >= 2 (got ${s})`);
+      if (!Number.isInteger(s) || s < 2) throw new Error(`scale must be an integer >= 2 (got ${s})`);
       outH *= s; outW *= s;
     }
   }
@@ -175,12 +176,12 @@ async function buildConstraint(ctx: GpuContext, m: TaskModels, req: TaskRequest,
       return req.operator ? new PixelLinearConstraint('user-operator', req.operator.op, req.operator.y, m.codec, h) : undefined;
     case 'inpaint': {
       const img = req.image!, mask = req.mask;
-      if (!mask) throw new Error('inpaint needs a mask (--mask)');
+      if (!mask) throw new Error('inpaint needs a mask');
       const space = req.inpaintSpace ?? 'latent';
       if (space !== 'latent' && space !== 'pixel') throw new Error(`inpaint space must be 'latent' or 'pixel' (got '${space}')`);
       const [N, , mh, mw] = mask.shape;
       if (mh !== H || mw !== W || mask.shape[1] !== 1 || N !== img.shape[0]) {
-        throw new Error(`mask is ${mw}x${mh} but the image is ${W}x${H}: they must have the same size`);
+        throw new Error(`the mask is [${mask.shape}] but the image is [${img.shape}]: give one [1, ${H}, ${W}] mask per image`);
       }
       const C = img.shape[1];
       const mask3 = new Float32Array(img.data.length);                  // M copied to every channel

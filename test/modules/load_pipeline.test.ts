@@ -170,7 +170,7 @@ describe('loadPipeline error paths', () => {
     expect(sd.configSource).toMatch(/CLIP tokenizer from .*weights\/fmnist/);
     const bare = { kind: 'single-file' as const, file: await fileByteSource(SINGLE_FILE) };
     await expect(loadPipeline(ctx, bare, { components: ['tokenizer'] })).rejects.toThrow(/single-file checkpoint has no tokenizer/);
-    expect(await loadError(ctx, GOLDEN_DIR, { components: ['vae'], config: GOLDEN_DIR })).toMatch(/--config applies to single-file/);
+    expect(await loadError(ctx, GOLDEN_DIR, { components: ['vae'], config: GOLDEN_DIR })).toMatch(/config folder \(--config\) applies to single-file/);
     expect(await loadError(ctx, GOLDEN_DIR, { components: ['nope' as 'vae'] })).toMatch(/unknown pipeline component "nope"/);
   });
 

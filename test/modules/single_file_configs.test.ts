@@ -96,7 +96,7 @@ describe('single file without a config folder', () => {
       await expect(loadPipelineFromPath(ctx, SINGLE, { ...NO_TOKENIZER, originalConfig: join(GOLDEN_DIR, 'sd14_configs/v1-inference.yaml') }))
         .rejects.toThrow(/v1-inference\.yaml: unet_config\.params\.model_channels is 320, but .* has 32 \(from tensor model\.diffusion_model\.input_blocks\.0\.0\.weight\)/);
       await expect(loadPipelineFromPath(ctx, GOLDEN_DIR, { ...NO_TOKENIZER, originalConfig: YAML }))
-        .rejects.toThrow(/--original-config applies to single-file checkpoints only/);
+        .rejects.toThrow(/original config \(--original-config\) applies to single-file checkpoints only/);
     } finally {
       for (const m of [folder, given, beside]) m.destroy(ctx);
     }
