@@ -81,7 +81,8 @@ export interface ModelInfo {
 export type ToWorker =
   /** bindingLimit: pretend the device's largest buffer is this many bytes (tests of the too-big message) */
   | { type: 'init'; disableF16?: boolean; bindingLimit?: number }
-  | { type: 'load'; model: ModelChoice; weights: WeightChoice }
+  /** variantTable: the page's saved kernel-variant table for this adapter (ui/variant_store.ts), or null */
+  | { type: 'load'; model: ModelChoice; weights: WeightChoice; variantTable: unknown }
   | { type: 'run'; id: number; spec: TaskSpec; previewEvery: number }
   | { type: 'cancel'; id: number }
   /** loads (or replaces) the CLIP tower for style guidance */
@@ -99,5 +100,6 @@ export type FromWorker =
   | { type: 'clip-loaded'; clip: ClipInfo }
   | { type: 'clip-error'; message: string }
   | { type: 'progress'; id: number; step: number; steps: number; evals: number; elapsedMs: number; preview?: { rgba: Uint8ClampedArray; width: number; height: number } }
-  | { type: 'done'; id: number; image: ImageData4; evals: number; calls: number; seconds: number }
+  /** parameters: the library's record of the run (defaults filled in); variantTable: the context's table, to keep */
+  | { type: 'done'; id: number; image: ImageData4; evals: number; seconds: number; parameters: Record<string, unknown>; variantTable: unknown }
   | { type: 'run-error'; id: number; message: string; cancelled: boolean };

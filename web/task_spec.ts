@@ -1,139 +1,71 @@
 // What the page asks the engine to do, as plain data (it crosses the worker boundary and is kept
-// on window for the end-to-end test), and its one translation into the engine's TaskRequest.
-// The browser worker and the Node side of the test both call toTaskRequest(), so "same seed,
-// same inputs" means the same TaskRequest on both sides. The CLIP model of a style spec is not
-// data: the caller (the worker, or the test's Node side) passes its ClipStyleLoss in.
+// on window for the end-to-end test): the library's PipelineRequest without what cannot be cloned
+// (the CLIP style loss, a noise source, a tracer), every setting given. Defaults, limits and rules
+// are the task table's (src/pipeline/task_registry.ts); the page only names the request fields
+// with its control labels (LABEL_OF, as src/cli/flags.ts names them with flags). The browser
+// worker and the Node side of the tests both call toTaskRequest(), so "same seed, same inputs"
+// means the same PipelineRequest on both sides.
 import type { ClipStyleLoss } from '../src/clip_vision/style_loss.js';
-import type { ImageData4, InpaintSpace, TaskName, TaskRequest } from '../src/pipeline/tasks.js';
-import type { Method, SamplerSettings, Schedule } from '../src/sampler/constrained_sampler.js';
-import type { Guidance } from '../src/sampler/guidance.js';
-import { seededNoise } from '../src/sampler/noise.js';
+import type { PipelineRequest } from '../src/pipeline/sd_pipeline.js';
+import { TASKS, validateRequest, type Problem, type TaskId } from '../src/pipeline/task_registry.js';
 
-/** The library's tasks, plus 'style' (generate guided by a reference image's CLIP style, as `tether style`). */
-export type WebTask = Extract<TaskName, 'generate' | 'inpaint' | 'superres' | 'deblur' | 'colorize'> | 'style';
+export type WebTask = TaskId;
 
-export interface TaskSpec {
-  task: WebTask;
-  prompt: string;
-  negativePrompt: string;
-  /** classifier-free guidance scale s (diffusers form: eps_u + s (eps_c - eps_u)); 1 = off */
-  guidance: number;
-  steps: number;
-  K: number;
-  /** constant, or [from, to] linear over the K inner steps */
-  lr: number | [number, number];
-  h: number;
-  schedule: Schedule;
-  method: Method;
-  seed: number;
-  /** inpaint / deblur / colorize: the image; superres: the LOW-resolution observation. [1, 3, H, W] in [-1, 1] */
-  image?: ImageData4;
-  /** inpaint: [1, 1, H, W], 1 = known (keep), 0 = fill */
-  mask?: ImageData4;
-  /** superres factor */
-  scale?: number;
-  /** deblur: Gaussian sigma in pixels */
-  blurSigma?: number;
-  /** inpaint: 'latent' (the paper's constraint, default) or 'pixel' (every known pixel, through the encoder) */
-  inpaintSpace?: InpaintSpace;
-  /** generate / style: output size */
-  width?: number;
-  height?: number;
-  /** style (and optionally inpaint): the style reference, [1, 3, H, W] in [-1, 1], any size */
-  styleImage?: ImageData4;
-  /** weight of the style direction against the task's own constraint (default 1) */
-  styleWeight?: number;
-}
+type Settings = 'prompt' | 'negativePrompt' | 'guidance' | 'steps' | 'K' | 'lr' | 'h' | 'schedule' | 'method' | 'seed';
 
-export interface TaskDefaults { K: number; lr: number | [number, number]; guidance: number; method: Method; steps: number }
+/** A PipelineRequest as plain data. Style: `styleImage` here, the loss attached by toTaskRequest(). */
+export type TaskSpec = Omit<PipelineRequest, 'styleLoss' | 'noise' | 'trace'> & Required<Pick<PipelineRequest, Settings>>;
 
-/** The CLI's per-task defaults (src/cli/sampling_options.ts TASK_DEFAULTS; method.md). */
-export const TASK_DEFAULTS: Record<WebTask, TaskDefaults> = {
-  generate: { K: 0, lr: 0.1, guidance: 7.5, method: 'none', steps: 20 },
-  inpaint: { K: 5, lr: [0.5, 0.1], guidance: 1, method: 'newton', steps: 20 },
-  superres: { K: 10, lr: 0.1, guidance: 1, method: 'newton', steps: 20 },
-  deblur: { K: 10, lr: 0.1, guidance: 1, method: 'newton', steps: 20 },
-  colorize: { K: 10, lr: 0.1, guidance: 1, method: 'newton', steps: 20 },
-  // K 5, lr 0.5 -> 0.1, and the paper's CFG w = 2 in the method's form (1 + w) eps_c - w eps_u,
-  // which is the usual form eps_u + s (eps_c - eps_u) at s = 3 (the page's guidance is the usual s)
-  style: { K: 5, lr: [0.5, 0.1], guidance: 3, method: 'newton', steps: 20 },
+/** The page's names for request fields: the labels of its controls (and of its inputs). */
+export const LABEL_OF: Record<string, string> = {
+  steps: 'Steps', K: 'K', lr: 'Learning rate', h: 'h', schedule: 'Schedule', method: 'Method', guidance: 'Guidance',
+  cfgForm: 'CFG form', seed: 'Seed', image: 'the input image', mask: 'the mask', inpaintSpace: 'Inpaint space',
+  feather: 'Feather', scale: 'Scale', downscaleKernel: 'Kernel', blurSigma: 'Blur σ', width: 'Width', height: 'Height',
+  styleImage: 'the style reference', styleWeight: 'the style weight', count: 'Count',
 };
 
-export const TASK_LABELS: Record<WebTask, string> = {
-  generate: 'Generate', inpaint: 'Inpaint', superres: 'Super-res', deblur: 'Deblur', colorize: 'Colorize', style: 'Style',
-};
+/** The labels of the tasks' buttons, in the table's order. */
+export const TASK_LABELS: Record<WebTask, string> = Object.fromEntries(
+  Object.values(TASKS).map((t) => [t.id, t.label])) as Record<WebTask, string>;
 
-/** Whether a task takes a style reference: always for 'style', optionally for inpainting. */
-export const takesStyle = (t: WebTask): boolean => t === 'style' || t === 'inpaint';
+/** Whether a task takes a style reference (required for 'style', optional for inpainting). */
+export const takesStyle = (t: WebTask): boolean => TASKS[t].needs.styleImage !== 'no';
 
-/** What the page and the worker say when a style run has no CLIP weights (the CLI's wording). */
+/** What the page says where no CLIP weights are loaded: the rule is the table's, this names what to pick. */
 export const NO_CLIP_MESSAGE = 'Style guidance needs CLIP ViT-B/16 vision weights, and no CLIP weights ship with Tether: ' +
   'choose openai/clip-vit-base-patch16 in the transformers layout (its folder, or its model.safetensors with or without config.json).';
 
+/** A problem of the table as a sentence with the page's labels ({steps} -> Steps). */
+export function problemText(p: Problem): string {
+  const s = p.template.replace(/\{(\w+)\}/g, (_, f: string) => LABEL_OF[f] ?? f);
+  return s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? '' : '.');
+}
+
 /** Problems with a spec, in words for the page (empty = fine); clipLoaded: the worker holds CLIP weights. */
 export function specProblems(spec: TaskSpec, factor: number, clipLoaded = false): string[] {
-  const out: string[] = [];
-  const { task, steps, K, method } = spec;
-  const generates = task === 'generate' || task === 'style';
-  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) out.push('Steps must be an integer in 1..1000.');
-  else if (!(generates && method === 'none') && 1000 % steps !== 0) {
-    out.push(`Steps must divide 1000 for the constrained sampler (got ${steps}); e.g. 4, 10, 20, 25, 50.`);
-  }
-  if (!Number.isInteger(K) || K < 0 || K > 100) out.push('K must be an integer in 0..100.');
-  else if ((method === 'newton' || method === 'no-jacobian') && K < 1) out.push(`The ${method} method needs K >= 1.`);
-  if (!Number.isInteger(spec.seed) || spec.seed < 0 || spec.seed > 0xfffffffe) out.push('Seed must be an integer in 0..4294967294.');
-  if (!(spec.guidance >= 0 && spec.guidance <= 50)) out.push('Guidance must be a number in 0..50.');
-  if (generates) {
-    for (const [k, v] of [['Width', spec.width], ['Height', spec.height]] as const) {
-      if (!Number.isInteger(v) || v! < factor || v! % factor) out.push(`${k} must be a positive multiple of ${factor}.`);
-    }
-  } else if (!spec.image) {
-    out.push('This task needs an input image.');
-  } else {
-    const [, , H, W] = spec.image.shape;
-    const s = task === 'superres' ? spec.scale ?? 4 : 1;
-    if ((H * s) % factor || (W * s) % factor) out.push(`The output size ${W * s}x${H * s} must be a multiple of ${factor}.`);
-  }
-  if (task === 'inpaint') {
-    if (!spec.mask) out.push('Inpainting needs a mask: paint the region to fill.');
-    else if (!spec.mask.data.some((v) => v === 0)) out.push('The mask is empty: paint the region to fill with the brush.');
-    if (spec.inpaintSpace === 'pixel' && method === 'replace') out.push('The replace baseline replaces latent cells: choose latent space for it.');
-  }
-  if (task === 'style' && !spec.styleImage) out.push('Style needs a style reference image.');
-  if (spec.styleImage) {
-    if (!clipLoaded) out.push(NO_CLIP_MESSAGE);
-    if (spec.method === 'none' || spec.method === 'replace') out.push(`Style guidance needs the newton or no-jacobian method (got ${spec.method}).`);
-    if (!((spec.styleWeight ?? 1) > 0)) out.push('The style weight must be a positive number.');
-  }
-  return out;
+  return validateRequest(spec, { factor, hasStyleModel: clipLoaded }).map(problemText);
 }
 
 /**
- * The engine request for a spec (progress and cancellation are added by the caller). A spec with a
- * style reference needs `styleLoss`, the CLIP style loss of the caller's loaded tower.
+ * The library request for a spec: the fields the task takes (by the table's `needs` and `extra`),
+ * and for a style reference `styleLoss`, the CLIP style loss of the caller's loaded tower.
  */
-export function toTaskRequest(spec: TaskSpec, styleLoss?: ClipStyleLoss): TaskRequest {
-  const settings: SamplerSettings = {
-    steps: spec.steps, K: spec.K, lr: spec.lr, h: spec.h, schedule: spec.schedule, method: spec.method,
-  };
-  const guidance: Guidance | null = spec.guidance === 1 ? null : { form: 'diffusers', scale: spec.guidance };
-  const generates = spec.task === 'generate' || spec.task === 'style';
-  if (spec.task === 'style' && !spec.styleImage) throw new Error('Style needs a style reference image.');
-  if (spec.styleImage && !styleLoss) throw new Error(NO_CLIP_MESSAGE);
+export function toTaskRequest(spec: TaskSpec, styleLoss?: ClipStyleLoss): PipelineRequest {
+  const def = TASKS[spec.task];
+  const takes = (k: keyof typeof def.extra) => k in def.extra;
+  const style = def.needs.styleImage !== 'no' && spec.styleImage;
   return {
-    task: spec.task === 'style' ? 'generate' : spec.task,
-    prompt: spec.prompt,
-    negativePrompt: spec.negativePrompt,
-    guidance,
-    settings,
-    noise: seededNoise([spec.seed]),
-    image: generates ? undefined : spec.image,
-    mask: spec.task === 'inpaint' ? spec.mask : undefined,
-    inpaintSpace: spec.task === 'inpaint' ? spec.inpaintSpace : undefined,
-    scale: spec.task === 'superres' ? spec.scale : undefined,
-    blurSigma: spec.task === 'deblur' ? spec.blurSigma : undefined,
-    width: generates ? spec.width : undefined,
-    height: generates ? spec.height : undefined,
-    style: spec.styleImage && styleLoss ? { loss: styleLoss, image: spec.styleImage, weight: spec.styleWeight } : undefined,
+    task: spec.task, prompt: spec.prompt, negativePrompt: spec.negativePrompt, guidance: spec.guidance, cfgForm: spec.cfgForm,
+    steps: spec.steps, K: spec.K, lr: spec.lr, h: spec.h, schedule: spec.schedule, method: spec.method, seed: spec.seed,
+    image: def.needs.image ? spec.image : undefined,
+    mask: def.needs.mask ? spec.mask : undefined,
+    inpaintSpace: takes('inpaintSpace') ? spec.inpaintSpace : undefined,
+    scale: takes('scale') ? spec.scale : undefined,
+    blurSigma: takes('blurSigma') ? spec.blurSigma : undefined,
+    width: def.needs.size ? spec.width : undefined,
+    height: def.needs.size ? spec.height : undefined,
+    styleImage: style ? spec.styleImage : undefined,
+    styleWeight: style ? spec.styleWeight : undefined,
+    styleLoss: style ? styleLoss : undefined,
   };
 }

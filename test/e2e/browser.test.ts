@@ -1,19 +1,18 @@
 // End to end in real headless Chromium (SwiftShader WebGPU, f32): the page built by
 // tools/build_web.mjs loads the default model over HTTP Range requests, inpaints an uploaded
-// image under a mask painted with the brush, and its raw float output must match runTask in Node
-// (Dawn, f32 weights) for the same TaskSpec: same seed, same inputs. Also: the cancel button, a
-// lost device, and a browser without WebGPU each give a clear message, not a blank page.
+// image under a mask painted with the brush, and its raw float output must match SdPipeline in
+// Node (Dawn, f32 weights) for the same TaskSpec: same seed, same inputs. Also: the cancel button,
+// a lost device, and a browser without WebGPU each give a clear message, not a blank page; and the
+// kernel-variant table kept in localStorage makes the same run repeat bit for bit after the engine
+// restarts with a fresh GPU device.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GpuContext } from '../../src/gpu/context.js';
 import { createNodeGpuContext } from '../../src/gpu/device_node.js';
-import type { StableDiffusionModel } from '../../src/models/load_pipeline.js';
-import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
-import { taskModels } from '../../src/pipeline/sd_pipeline.js';
-import { runTask } from '../../src/pipeline/tasks.js';
+import { nodeModelSource } from '../../src/models/load_pipeline_node.js';
+import { SdPipeline } from '../../src/pipeline/sd_pipeline.js';
 import { fileByteSource } from '../../src/weights/byte_source_node.js';
 import { openSafetensors } from '../../src/weights/index.js';
 import { toTaskRequest, type TaskSpec } from '../../web/task_spec.js';
@@ -88,6 +87,8 @@ describe('web page in headless Chromium', () => {
   let page: Page;
   let logs: string[];
   const started = Date.now();
+  /** the first inpainting run's raw result, for the repeat after a restart */
+  let firstResult: number[] | null = null;
 
   beforeAll(async () => {
     ({ server, browser, page, logs } = await openServedPage({ width: 1280, height: 900 }));
@@ -101,11 +102,7 @@ describe('web page in headless Chromium', () => {
 
   it('inpaints in the browser and matches the Node result for the same seed and inputs', async () => {
     // Node side: load the same model folder with f32 weights while the browser loads it.
-    const nodeSide = (async () => {
-      const ctx: GpuContext = await createNodeGpuContext();
-      const sd: StableDiffusionModel = await loadPipelineFromPath(ctx, server.modelDir!, { weightDtype: 'f32' });
-      return { ctx, sd };
-    })();
+    const nodeSide = (async () => SdPipeline.open(await nodeModelSource(server.modelDir!), { ctx: await createNodeGpuContext(), weightDtype: 'f32' }))();
 
     await page.goto(`${server.url}?task=inpaint`);
     const loaded = await waitForPhase(page, ['loaded', 'no-webgpu', 'lost'], 120_000, logs);
@@ -146,16 +143,18 @@ describe('web page in headless Chromium', () => {
     expect(maskData.every((v) => v === 0 || v === 1)).toBe(true);
     const f32 = (d: { data: number[]; shape: number[] }) => ({ data: Float32Array.from(d.data), shape: d.shape as [number, number, number, number] });
     const nodeSpec: TaskSpec = { ...(spec as unknown as TaskSpec), image: f32(spec.image!), mask: f32(spec.mask!) };
+    firstResult = result.data;
 
-    const { ctx, sd } = await nodeSide;
+    const pipe = await nodeSide;
+    const ctx = pipe.ctx;
     try {
       const t1 = Date.now();
-      const node = await runTask(ctx, taskModels(ctx, sd), toTaskRequest(nodeSpec));
+      const node = await pipe.run(toTaskRequest(nodeSpec));
       const nodeSeconds = (Date.now() - t1) / 1000;
-      expect(result.shape).toEqual([...node.image.shape]);
+      expect(result.shape).toEqual([...node.images.shape]);
       let maxDiff = 0, worst = 0;
-      for (let i = 0; i < node.image.data.length; i++) {
-        const a = result.data[i]!, b = node.image.data[i]!;
+      for (let i = 0; i < node.images.data.length; i++) {
+        const a = result.data[i]!, b = node.images.data[i]!;
         const d = Math.abs(a - b);
         maxDiff = Math.max(maxDiff, d);
         worst = Math.max(worst, d / (ATOL + RTOL * Math.abs(b)));
@@ -164,7 +163,7 @@ describe('web page in headless Chromium', () => {
         `${nodeSeconds.toFixed(1)} s; max |browser - node| = ${maxDiff.toExponential(2)} (tolerance ratio ${worst.toFixed(3)})`);
       expect(worst, `max |browser - node| = ${maxDiff}`).toBeLessThanOrEqual(1);
     } finally {
-      sd.destroy(ctx);
+      pipe.destroy();
       ctx.device.destroy();
     }
   }, 420_000);
@@ -192,6 +191,23 @@ describe('web page in headless Chromium', () => {
     const s = await waitForPhase(page, ['loaded'], 120_000, logs);
     expect(s.loadError).toBeNull();
   }, 180_000);
+
+  it('after the restart the same run repeats bit for bit: the variant table came back from localStorage', async () => {
+    expect(firstResult, 'the inpainting test ran first').not.toBeNull();
+    const stored = await page.evaluate(() => {
+      const t = (window as unknown as { __tether: { engine: { adapter: string }; variantEntries: number } }).__tether;
+      const table = JSON.parse(localStorage.getItem(`tether/variants.json@${t.engine.adapter}`) ?? 'null') as { entries: object } | null;
+      return { sent: t.variantEntries, saved: table ? Object.keys(table.entries).length : 0 };
+    });
+    expect(stored.saved).toBeGreaterThan(0);                   // the first run's choices were kept
+    expect(stored.sent).toBe(stored.saved);                    // and the fresh device's context got them all
+    await page.click('#tasks [data-task="inpaint"]');          // the image and the painted mask are still there
+    await runOnPage(page, logs, { prompt: 'a coat', steps: 4, K: 2, seed: 1234 });
+    const again = await page.evaluate(() => Array.from((window as unknown as { __tether: { result: { image: { data: Float32Array } } } }).__tether.result.image.data));
+    expect(again.length).toBe(firstResult!.length);
+    const differing = again.filter((v, i) => v !== firstResult![i]).length;
+    expect(differing, 'values that differ from the first run').toBe(0);
+  }, 300_000);
 
   it('without WebGPU the page says so instead of staying blank', async () => {
     const plain = await launchChromium(false);                  // no --enable-unsafe-webgpu: no adapter

@@ -4,6 +4,7 @@
 // setting, enough to run the same request again, and `Software` the version.
 import pkg from '../../package.json' with { type: 'json' };
 import { a1111Parameters, withPngText } from '../../src/pipeline/png_text.js';
+import { TASKS } from '../../src/pipeline/task_registry.js';
 import type { TaskSpec } from '../task_spec.js';
 
 const SOFTWARE = `tether-sd ${pkg.version} (web page)`;
@@ -27,10 +28,11 @@ export function resultText(spec: TaskSpec, run: RunContext): Record<string, stri
     scale: spec.scale, sigma: spec.blurSigma, inpaint_space: spec.inpaintSpace,
     style_weight: spec.styleImage ? spec.styleWeight ?? 1 : undefined,
   }).filter(([, v]) => v !== undefined));
+  const cfgForm = spec.cfgForm ?? TASKS[spec.task].defaults.cfgForm;   // the page has no control for it
   const json = {
     task: spec.task, model: run.model, prompt: spec.prompt, negative_prompt: spec.negativePrompt, seed: spec.seed,
     steps: spec.steps, K: spec.K, lr: spec.lr, h: spec.h, schedule: spec.schedule, method: spec.method,
-    guidance: spec.guidance, cfg_form: 'usual', width: run.width, height: run.height, weight_dtype: run.weightDtype,
+    guidance: spec.guidance, cfg_form: cfgForm, width: run.width, height: run.height, weight_dtype: run.weightDtype,
     adapter: run.adapter, inputs, ...options, version: pkg.version,
   };
   const parameters = a1111Parameters({
@@ -38,7 +40,7 @@ export function resultText(spec: TaskSpec, run: RunContext): Record<string, stri
     width: run.width, height: run.height, model: run.model,
     extra: {
       'Tether task': spec.task, 'Tether method': spec.method, K: spec.method === 'none' ? undefined : spec.K, lr: spec.lr,
-      Schedule: spec.schedule, 'CFG form': 'usual', ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`Input ${k}`, v])),
+      Schedule: spec.schedule, 'CFG form': cfgForm, ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`Input ${k}`, v])),
       ...options, 'Weight dtype': run.weightDtype, Version: SOFTWARE,
     },
   });

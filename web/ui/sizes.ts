@@ -5,13 +5,14 @@
 // the VAE factor, with the caption saying so (a phone photo would otherwise run at 4032 px, or be
 // refused for 4031 px). A typed size is never corrected: a wrong one gets a message and keeps Run
 // disabled until it is fixed.
+import { TASKS } from '../../src/pipeline/task_registry.js';
 import type { WebTask } from '../task_spec.js';
 
 /** The largest typed side: about 16x SD 1.4's latent memory at 512 px, already slow in a browser. */
 export const MAX_SIDE = 2048;
 
-/** Whether the task takes Width x Height (the output size) from the fields. */
-export const usesTypedSize = (t: WebTask): boolean => t === 'generate' || t === 'style';
+/** Whether the task takes Width x Height (the output size) from the fields (the table's `needs.size`). */
+export const usesTypedSize = (t: WebTask): boolean => TASKS[t].needs.size;
 
 /** The message for typed Width / Height texts, or null when both are valid for the VAE factor. */
 export function typedSizeProblem(width: string, height: string, factor: number): string | null {
