@@ -16,7 +16,7 @@ import { loadavg } from 'node:os';
 import { adapterName } from '../src/gpu/device.js';
 import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
-import { nodeModelSource } from '../src/models/load_pipeline_node.js';
+import { nodeModelSource } from '../src/pipeline/load_pipeline_node.js';
 import { SdPipeline } from '../src/pipeline/sd_pipeline.js';
 import { TASKS, type TaskId } from '../src/pipeline/task_registry.js';
 import type { ImageData4, InpaintSpace } from '../src/pipeline/tasks.js';

@@ -9,7 +9,7 @@ import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import type { GpuTensor } from '../src/gpu/tensor.js';
 import { concat0 } from '../src/kernels/tensor_ops.js';
-import { nodeModelSource } from '../src/models/load_pipeline_node.js';
+import { nodeModelSource } from '../src/pipeline/load_pipeline_node.js';
 import { SdPipeline, type PipelineRequest } from '../src/pipeline/sd_pipeline.js';
 import type { TaskId } from '../src/pipeline/task_registry.js';
 import type { ImageData4 } from '../src/pipeline/tasks.js';

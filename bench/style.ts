@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const rows: { run: string; perImage: Timing; evals: number }[] = [];
   let size = 0;
   if (!args.includes('--skip-tasks')) {
-    const { nodeModelSource } = await import('../src/models/load_pipeline_node.js');
+    const { nodeModelSource } = await import('../src/pipeline/load_pipeline_node.js');
     const pipe = await SdPipeline.open(await nodeModelSource(MODEL), { ctx });
     size = pipe.nativeSize;
     const rng = new Rng(7);

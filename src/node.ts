@@ -10,7 +10,7 @@ import { ClipStyleLoss } from './clip_vision/style_loss.js';
 import { embeddedModelPath } from './cli/inputs_node.js';
 import { loadVariantCache, saveVariantCache } from './cli/variant_cache_node.js';
 import { createNodeGpuContext } from './gpu/device_node.js';
-import { nodeModelSource } from './models/load_pipeline_node.js';
+import { nodeModelSource } from './pipeline/load_pipeline_node.js';
 import { SdPipeline, type OpenOptions } from './pipeline/sd_pipeline.js';
 
 export * from './index.js';

@@ -12,7 +12,7 @@ import type { ClipVisionModel } from '../src/clip_vision/clip_vision_model.js';
 import { loadClipVision, type ClipFiles } from '../src/clip_vision/load.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { adapterName, createGpuContext } from '../src/gpu/device.js';
-import { resolveWeightDtype, type ModelSource } from '../src/models/load_pipeline.js';
+import { resolveWeightDtype, type ModelSource } from '../src/pipeline/load_pipeline.js';
 import { tensorToRgba } from '../src/pipeline/image.js';
 import { SdPipeline, type RunOptions } from '../src/pipeline/sd_pipeline.js';
 import {

@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { createNodeGpuContext } from '../gpu/device_node.js';
 import type { GpuContext } from '../gpu/context.js';
-import { nodeModelSource } from '../models/load_pipeline_node.js';
+import { nodeModelSource } from '../pipeline/load_pipeline_node.js';
 import { a1111Parameters } from '../pipeline/png_text.js';
 import { SdPipeline } from '../pipeline/sd_pipeline.js';
 import type { ImageData4, InpaintSpace } from '../pipeline/tasks.js';

@@ -3,7 +3,7 @@
 // buffer and every weight tensor fit this device. All of it runs before the weights load, so an
 // impossible request fails in a second instead of after minutes of loading.
 import type { GpuContext } from '../gpu/context.js';
-import { nodeModelSource } from '../models/load_pipeline_node.js';
+import { nodeModelSource } from '../pipeline/load_pipeline_node.js';
 import {
   activationFit, bindingLimit, checkWeightsFit, DeviceFitError, fitConfigs, formatBytes, weightTrees, type FitConfigs,
 } from '../pipeline/device_fit.js';

@@ -3,7 +3,7 @@
 // GPU binding may exceed min(maxStorageBufferBindingSize, maxBufferSize) (128 MiB on many
 // devices), so what matters is the largest buffer a run cannot split. Browser-safe (the page's
 // worker and the CLI share it); messages name tensors and sizes, never a front-end's options.
-import { readModelConfigs, type ModelSource } from '../models/load_pipeline.js';
+import { readModelConfigs, type ModelSource } from './load_pipeline.js';
 import type { UNet2DConditionConfig } from '../unet/config.js';
 import type { AutoencoderKLConfig } from '../vae/config.js';
 import { loadComponentWeights, loadSingleFileWeights, type Weights } from '../weights/index.js';

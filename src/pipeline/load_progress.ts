@@ -3,7 +3,7 @@
 // percent), 'done' when all its bytes were read; the pipeline adds one 'ready' at the end.
 // `loadedAll` / `totalAll` sum over the files opened so far (a loader opens a file only when it
 // starts reading it, so the total grows as loading goes).
-import type { ModelSource } from '../models/load_pipeline.js';
+import type { ModelSource } from './load_pipeline.js';
 import type { ByteSource } from '../weights/byte_source.js';
 import type { ModelFiles } from '../weights/model_source.js';
 

@@ -9,7 +9,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { adapterName, createGpuContext } from '../gpu/device.js';
 import type { DType } from '../gpu/tensor.js';
-import { loadPipeline, type ModelSource, type StableDiffusionModel } from '../models/load_pipeline.js';
+import { loadPipeline, type ModelSource, type StableDiffusionModel } from './load_pipeline.js';
 import type { ClipStyleLoss } from '../clip_vision/style_loss.js';
 import type { DownscaleKernel } from '../sampler/constraints/pixel_operators.js';
 import type { Method, Progress, Schedule } from '../sampler/types.js';

@@ -3,7 +3,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { scale } from '../kernels/elementwise.js';
-import type { StableDiffusionModel } from '../models/load_pipeline.js';
+import type { StableDiffusionModel } from './load_pipeline.js';
 import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
 import type { NoiseModel } from '../sampler/guidance.js';
 import type { TaskModels } from './tasks.js';

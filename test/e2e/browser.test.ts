@@ -11,7 +11,7 @@ import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeGpuContext } from '../../src/gpu/device_node.js';
-import { nodeModelSource } from '../../src/models/load_pipeline_node.js';
+import { nodeModelSource } from '../../src/pipeline/load_pipeline_node.js';
 import { SdPipeline } from '../../src/pipeline/sd_pipeline.js';
 import { fileByteSource } from '../../src/weights/byte_source_node.js';
 import { openSafetensors } from '../../src/weights/index.js';

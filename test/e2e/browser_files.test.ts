@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeGpuContext } from '../../src/gpu/device_node.js';
-import { loadPipeline } from '../../src/models/load_pipeline.js';
+import { loadPipeline } from '../../src/pipeline/load_pipeline.js';
 import { fileByteSource } from '../../src/weights/byte_source_node.js';
 import { fileListModelFiles, openSafetensors } from '../../src/weights/index.js';
 import { countingModelFiles, emptyReadStats } from '../../web/model_files.js';
@@ -104,7 +104,7 @@ describe('model files are read by byte ranges', () => {
   }, 180_000);
 
   it('Chromium: a single .safetensors file (configs read off its tensor shapes, or from the served folder)', async () => {
-    // the golden file is not SD 1.4-sized: its configs are inferred from its shapes (src/models/load_pipeline.ts)
+    // the golden file is not SD 1.4-sized: its configs are inferred from its shapes (src/pipeline/load_pipeline.ts)
     await page.selectOption('#single-config', 'file');
     await page.setInputFiles('#file-input', join(GOLDEN, SINGLE_FILE));
     const inferred = await waitForPhase(page, ['loaded'], 120_000, logs);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadClipVisionFromPath } from '../../src/clip_vision/load_node.js';
 import { ClipStyleLoss } from '../../src/clip_vision/style_loss.js';
 import { createNodeGpuContext } from '../../src/gpu/device_node.js';
-import { nodeModelSource } from '../../src/models/load_pipeline_node.js';
+import { nodeModelSource } from '../../src/pipeline/load_pipeline_node.js';
 import { SdPipeline } from '../../src/pipeline/sd_pipeline.js';
 import type { ImageData4 } from '../../src/pipeline/tasks.js';
 import { fileByteSource } from '../../src/weights/byte_source_node.js';

@@ -3,7 +3,7 @@
 // the diffusers folder and from the CompVis single file, f32 and f16 weights.
 import { beforeAll, describe, expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
+import { loadPipelineFromPath } from '../../src/pipeline/load_pipeline_node.js';
 import type { CLIPTextModel } from '../../src/text/clip_text_model.js';
 import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { GOLDEN_DIR, openGolden } from '../helpers/golden.js';

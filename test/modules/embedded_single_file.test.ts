@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { setAutoTune } from '../../src/kernels/select_variant.js';
-import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
+import { loadPipelineFromPath } from '../../src/pipeline/load_pipeline_node.js';
 import { diffusersShapeToLdm, diffusersToLdm, layoutFromDiffusersKeys, type Component } from '../../src/weights/keymap_ldm.js';
 import { loadComponentWeights } from '../../src/weights/model_source.js';
 import { nodeModelFiles } from '../../src/weights/model_source_node.js';

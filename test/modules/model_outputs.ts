@@ -3,7 +3,7 @@
 // and a single file, with or without configs) must give identical values here.
 import { expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
-import type { StableDiffusionModel } from '../../src/models/load_pipeline.js';
+import type { StableDiffusionModel } from '../../src/pipeline/load_pipeline.js';
 import { Rng } from '../../src/util/rng.js';
 
 export function maxDiff(a: Float32Array, b: Float32Array): number {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { setAutoTune } from '../../src/kernels/select_variant.js';
-import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
+import { loadPipelineFromPath } from '../../src/pipeline/load_pipeline_node.js';
 import { fileByteSource } from '../../src/weights/byte_source_node.js';
 import { f32ArrayToF16 } from '../../src/weights/dtype.js';
 import { openSafetensors } from '../../src/weights/safetensors.js';

@@ -4,7 +4,7 @@
 // execution (forced by a small binding budget) against the unsplit run and the goldens.
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
+import { loadPipelineFromPath } from '../../src/pipeline/load_pipeline_node.js';
 import type { AutoencoderKL } from '../../src/vae/autoencoder_kl.js';
 import { attentionRef } from '../../src/kernels/reference/attention.js';
 import { planChannelSplit } from '../../src/nn/channel_chunks.js';

@@ -3,8 +3,8 @@
 // exact here), while the raw decoded result — still returned as rawImage — drifts there.
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { loadPipelineFromPath } from '../../src/models/load_pipeline_node.js';
-import type { StableDiffusionModel } from '../../src/models/load_pipeline.js';
+import { loadPipelineFromPath } from '../../src/pipeline/load_pipeline_node.js';
+import type { StableDiffusionModel } from '../../src/pipeline/load_pipeline.js';
 import { taskModels } from '../../src/pipeline/sd_pipeline.js';
 import { runTask, type ImageData4 } from '../../src/pipeline/tasks.js';
 import { buildCase } from '../../src/quality/demo_cases.js';

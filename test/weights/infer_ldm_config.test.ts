@@ -4,7 +4,7 @@
 // field and the tensor. Needs no weights: shapes come from the manifest or the file's header.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseSchedulerConfig } from '../../src/models/scheduler_config.js';
+import { parseSchedulerConfig } from '../../src/pipeline/scheduler_config.js';
 import { parseClipTextConfig } from '../../src/text/clip_text_config.js';
 import { parseUNetConfig } from '../../src/unet/config.js';
 import { parseVaeConfig } from '../../src/vae/config.js';
