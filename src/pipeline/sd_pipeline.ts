@@ -145,7 +145,7 @@ export class SdPipeline {
       ...(r.task === 'inpaint' ? { inpaint_space: r.inpaintSpace, keep_known: r.keepKnown, feather: r.feather ?? this.factor / 2 } : {}),
       ...(r.task === 'superres' ? { scale: r.scale, kernel: r.downscaleKernel } : {}),
       ...(r.task === 'deblur' ? { sigma: r.blurSigma } : {}),
-      ...(r.styleImage ? { style_weight: r.styleWeight ?? 1 } : {}),
+      ...(r.styleImage ? { style_weight: r.styleWeight } : {}),
       model: this.name, weight_dtype: this.weightDtype, adapter: this.adapter, variants: res.variants, software: `tether-sd ${TETHER_VERSION}`,
     };
     return { images: res.image, rawImages: res.rawImage, latent: res.latent, evals: res.evals, seconds: res.seconds, parameters };

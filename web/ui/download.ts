@@ -2,12 +2,12 @@
 // (src/cli/run_metadata.ts; the same keys, so one reader serves both): iTXt `parameters` holds the
 // A1111 text that image viewers and other SD front-ends read, iTXt `tether` the JSON of every
 // setting, enough to run the same request again, and `Software` the version.
-import pkg from '../../package.json' with { type: 'json' };
 import { a1111Parameters, withPngText } from '../../src/pipeline/png_text.js';
 import { TASKS } from '../../src/pipeline/task_registry.js';
+import { SOFTWARE as LIBRARY, TETHER_VERSION } from '../../src/version.js';
 import type { TaskSpec } from '../task_spec.js';
 
-const SOFTWARE = `tether-sd ${pkg.version} (web page)`;
+const SOFTWARE = `${LIBRARY} (web page)`;
 
 /** What the page knows about a run besides its spec. */
 export interface RunContext {
@@ -26,14 +26,14 @@ export function resultText(spec: TaskSpec, run: RunContext): Record<string, stri
   // the task options the CLI records, under its names (only those this task sets)
   const options = Object.fromEntries(Object.entries({
     scale: spec.scale, sigma: spec.blurSigma, inpaint_space: spec.inpaintSpace,
-    style_weight: spec.styleImage ? spec.styleWeight ?? 1 : undefined,
+    style_weight: spec.styleImage ? spec.styleWeight ?? TASKS[spec.task].extra.styleWeight : undefined,
   }).filter(([, v]) => v !== undefined));
   const cfgForm = spec.cfgForm ?? TASKS[spec.task].defaults.cfgForm;   // the page has no control for it
   const json = {
     task: spec.task, model: run.model, prompt: spec.prompt, negative_prompt: spec.negativePrompt, seed: spec.seed,
     steps: spec.steps, K: spec.K, lr: spec.lr, h: spec.h, schedule: spec.schedule, method: spec.method,
     guidance: spec.guidance, cfg_form: cfgForm, width: run.width, height: run.height, weight_dtype: run.weightDtype,
-    adapter: run.adapter, inputs, ...options, version: pkg.version,
+    adapter: run.adapter, inputs, ...options, version: TETHER_VERSION,
   };
   const parameters = a1111Parameters({
     prompt: spec.prompt, negativePrompt: spec.negativePrompt, steps: spec.steps, guidance: spec.guidance, seed: spec.seed,
