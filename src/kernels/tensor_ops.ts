@@ -11,7 +11,7 @@ export const fillKernel = defineKernel({ name: 'fill', source: wgsl.fill, overri
 export const copyRangeKernel = defineKernel({ name: 'copy_range', source: wgsl.copy_range, overrides: { WG: 256 } });
 
 /** Copies n elements src[srcOff..] -> dst[dstOff..] (offsets in elements). */
-function copyElements(ctx: GpuContext, src: GpuTensor, dst: GpuTensor, srcOff: number, dstOff: number, n: number): void {
+export function copyElements(ctx: GpuContext, src: GpuTensor, dst: GpuTensor, srcOff: number, dstOff: number, n: number): void {
   const b = DTYPE_BYTES[src.dtype];
   if ((srcOff * b) % 4 === 0 && (dstOff * b) % 4 === 0 && (n * b) % 4 === 0) {
     ctx.copy(src, dst, srcOff * b, dstOff * b, n * b);
