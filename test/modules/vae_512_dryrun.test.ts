@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { DTYPE_BYTES, GpuTensor, numel, shapeStr, type DType } from '../../src/gpu/tensor.js';
 import type { Kernel } from '../../src/gpu/kernel.js';
+import { VariantTable } from '../../src/gpu/variant_table.js';
 import { AutoencoderKL } from '../../src/vae/autoencoder_kl.js';
 import { parseVaeConfig } from '../../src/vae/config.js';
 import { openSafetensors } from '../../src/weights/safetensors.js';
@@ -31,18 +32,36 @@ function dryContext(bindingLimit: number): { ctx: GpuContext; stats: DryStats } 
     maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024,
     maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupSizeZ: 64, minUniformBufferOffsetAlignment: 256,
   } as unknown as GPUSupportedLimits;
-  const scope: string[] = [];
+  const path: string[] = [];
+  // live pooled buffers, and the ones each open scope() allocated (ctx.scope's contract: all but
+  // the result's tensors are freed when it ends; a buffer is never released twice)
+  const live = new Set<GPUBuffer>();
+  const scopes: Set<GpuTensor>[] = [];
   const ctx = {
-    hasF16: true, hasSubgroups: true, hasTimestamps: false, limits, scope, residentBytes: 0,
+    hasF16: true, hasSubgroups: true, hasTimestamps: false, limits, modulePath: path, residentBytes: 0, variants: new VariantTable(),
     adapter: { vendor: 'dry', architecture: 'dry', description: 'dry run (lavapipe-like)', isFallbackAdapter: true, subgroupMinSize: 8, subgroupMaxSize: 8 },
     device: { createBuffer: (d: { size: number }) => buffer(d.size) },
     alloc(shape: readonly number[], dtype: DType = 'f32') {
       const bytes = numel(shape) * DTYPE_BYTES[dtype];
       stats.live += bytes;
       stats.peak = Math.max(stats.peak, stats.live);
-      return new GpuTensor(buffer(bytes), shape, dtype, true);
+      const t = new GpuTensor(buffer(bytes), shape, dtype, true);
+      live.add(t.buffer);
+      scopes[scopes.length - 1]?.add(t);
+      return t;
     },
-    release(...ts: (GpuTensor | undefined)[]) { for (const t of ts) if (t?.pooled) stats.live -= t.buffer.size; },
+    release(...ts: (GpuTensor | undefined)[]) { for (const t of ts) if (t?.pooled && live.delete(t.buffer)) stats.live -= t.buffer.size; },
+    keep<T extends GpuTensor>(t: T): T { live.delete(t.buffer); stats.live -= t.buffer.size; return t; },
+    scope<R>(fn: () => R): R {
+      const mine = new Set<GpuTensor>();
+      scopes.push(mine);
+      let result: R;
+      try { result = fn(); } finally { scopes.pop(); }
+      const out = result instanceof GpuTensor ? result : undefined; // the model code's scopes return one tensor or nothing
+      for (const t of mine) if (t !== out) ctx.release(t);
+      if (out && mine.has(out)) scopes[scopes.length - 1]?.add(out);
+      return result;
+    },
     upload(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32', resident = false) {
       const t = resident ? new GpuTensor(buffer(numel(shape) * DTYPE_BYTES[dtype]), shape, dtype, false) : ctx.alloc(shape, dtype);
       if (resident) ctx.residentBytes += t.buffer.size;
@@ -55,14 +74,14 @@ function dryContext(bindingLimit: number): { ctx: GpuContext; stats: DryStats } 
         const size = r instanceof GpuTensor ? r.byteLength : r.size;
         if (size > stats.maxBinding) {
           stats.maxBinding = size;
-          stats.maxBindingAt = `${scope.join('.')} ${kernel.name}.${name} ${r instanceof GpuTensor ? shapeStr(r.shape) : ''}`;
+          stats.maxBindingAt = `${path.join('.')} ${kernel.name}.${name} ${r instanceof GpuTensor ? shapeStr(r.shape) : ''}`;
         }
-        if (size > bindingLimit) throw new Error(`${scope.join('.')}: ${kernel.name} binding '${name}' is ${size} bytes > ${bindingLimit}`);
+        if (size > bindingLimit) throw new Error(`${path.join('.')}: ${kernel.name} binding '${name}' is ${size} bytes > ${bindingLimit}`);
       }
     },
     copy() { stats.copies++; },
     flush() {},
-    within<R>(name: string | number, fn: () => R): R { scope.push(String(name)); try { return fn(); } finally { scope.pop(); } },
+    within<R>(name: string | number, fn: () => R): R { path.push(String(name)); try { return fn(); } finally { path.pop(); } },
   };
   return { ctx: ctx as unknown as GpuContext, stats };
 }
