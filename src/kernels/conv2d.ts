@@ -4,7 +4,7 @@
 // and rows (CPU adapters; 8-pixel rows sharing vector-loaded input segments, transposed weights). A 1x1 stride-1 unpadded conv is also a plain GEMM over NCHW pixels: for
 // those the matmul variants ('gemm/<variant>', matmul.ts) are candidates too, measured alongside.
 // Bindings larger than maxStorageBufferBindingSize are refused with the limit named: callers
-// split channels (src/vae/chunked_ops.ts) and chain the partial sums through `residual`.
+// split channels (src/nn/chunked_ops.ts) and chain the partial sums through `residual`.
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr, type DType } from '../gpu/tensor.js';
