@@ -37,3 +37,15 @@ export { gram, gramKernel } from './gram.js';
 export { gramBackward, gramBackwardKernel } from './gram_backward.js';
 export { frobeniusLoss, frobeniusLossKernel } from './frobenius_loss.js';
 export { frobeniusLossBackward, frobeniusLossBackwardKernel } from './frobenius_loss_backward.js';
+// Input gradients for the UNet's vector-Jacobian product (w.r.t. the latent; no weight gradients).
+// Layer norm and linear reuse layerNormBackward / linearBackward above; the batch concat0's
+// adjoint is slice0 and a transpose's is a transpose, so those need nothing new.
+export { conv2dBackward, conv2dBackwardKernel, conv2dBackwardVariant, conv2dWeightFlipKernel, flipConvWeights } from './conv2d_backward.js';
+export type { Conv2dBackwardOptions, Conv2dBackwardVariant } from './conv2d_backward.js';
+export { groupNormBackward, groupNormBackwardKernel } from './group_norm_backward.js';
+export type { GroupNormBackwardOptions } from './group_norm_backward.js';
+export { gegluBackward, gegluBackwardKernel } from './geglu_backward.js';
+export { upsampleNearestBackward, upsampleNearestBackwardKernel } from './upsample_nearest_backward.js';
+export { splitChannels } from './concat_backward.js';
+export { attentionFlashBackward, attentionFlashDkvKernel, attentionFlashDqKernel } from './attention_flash_backward.js';
+export type { FlashBackwardOptions, FlashGrads } from './attention_flash_backward.js';
