@@ -4,13 +4,16 @@
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
 
+/** Receives a constraint's own intermediates (names relative to the inner step) when a run is traced. */
+export type TraceFn = (name: string, t: GpuTensor) => Promise<void>;
+
 export interface Constraint {
   readonly name: string;
   /**
-   * x0: [N, 4, h, w] -> d: [N, 4, h, w], a new tensor the caller releases. `trace` receives the
-   * constraint's own intermediates (names relative to the inner step) when a trace is recorded.
+   * x0: [N, 4, h, w] -> d: [N, 4, h, w], a new tensor the caller releases (or its ctx.scope does).
+   * `trace` only reads: the direction must be the same with it or without it.
    */
-  direction(ctx: GpuContext, x0: GpuTensor, trace?: (name: string, t: GpuTensor) => Promise<void>): Promise<GpuTensor>;
+  direction(ctx: GpuContext, x0: GpuTensor, trace?: TraceFn): Promise<GpuTensor>;
   /** Replacement baseline (inpainting only): paste the known latent, noised to the level of the next step. */
   replaceKnown?(ctx: GpuContext, x: GpuTensor, sqrtAb: number, sqrtOneMinusAb: number, z: GpuTensor): GpuTensor;
   /** Per-sample constraint residual of a decoded image (reporting only). */
