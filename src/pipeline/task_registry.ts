@@ -4,7 +4,7 @@
 // same table, and SdPipeline.run() fills defaults and validates here — so each default and each
 // rule is written once.
 import type { DownscaleKernel } from '../sampler/constraints/pixel_operators.js';
-import type { Method, Schedule } from '../sampler/constrained_sampler.js';
+import type { Method, Schedule } from '../sampler/types.js';
 import type { InpaintSpace, TaskName } from './tasks.js';
 
 export type TaskId = TaskName | 'style';
@@ -35,7 +35,11 @@ export interface TaskDefinition {
   needs: { image: boolean; mask: boolean; styleImage: 'required' | 'optional' | 'no'; size: boolean };
   defaults: TaskDefaults;
   /** task-specific defaults */
-  extra: { scale?: number; downscaleKernel?: DownscaleKernel; blurSigma?: number; inpaintSpace?: InpaintSpace; keepKnown?: boolean };
+  extra: {
+    scale?: number; downscaleKernel?: DownscaleKernel; blurSigma?: number; inpaintSpace?: InpaintSpace; keepKnown?: boolean;
+    /** weight of the style direction against the task's own constraint (both max-normalised) */
+    styleWeight?: number;
+  };
 }
 
 const base = { h: 0.005, schedule: 'exact' as Schedule, cfgForm: 'usual' as CfgForm, steps: 20 };
@@ -52,7 +56,7 @@ export const TASKS: Record<TaskId, TaskDefinition> = {
   inpaint: {
     id: 'inpaint', label: 'Inpaint', summary: 'fill the unknown region of an image, consistent with the rest', runs: 'inpaint',
     needs: { image: true, mask: true, styleImage: 'optional', size: false },
-    defaults: { ...base, K: 5, lr: [0.5, 0.1], method: 'newton', guidance: 1 }, extra: { inpaintSpace: 'latent', keepKnown: true },
+    defaults: { ...base, K: 5, lr: [0.5, 0.1], method: 'newton', guidance: 1 }, extra: { inpaintSpace: 'latent', keepKnown: true, styleWeight: 1 },
   },
   superres: {
     id: 'superres', label: 'Super-res', summary: 'super-resolve a low-resolution image', runs: 'superres',
@@ -72,7 +76,7 @@ export const TASKS: Record<TaskId, TaskDefinition> = {
   style: {
     id: 'style', label: 'Style', summary: 'generate from a prompt in the style of a reference image (CLIP)', runs: 'generate',
     needs: { image: false, mask: false, styleImage: 'required', size: true },
-    defaults: { ...base, K: 5, lr: [0.5, 0.1], method: 'newton', guidance: 3 }, extra: {},
+    defaults: { ...base, K: 5, lr: [0.5, 0.1], method: 'newton', guidance: 3 }, extra: { styleWeight: 1 },
   },
 };
 

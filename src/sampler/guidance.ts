@@ -8,7 +8,7 @@ import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { axpby, sub } from '../kernels/elementwise.js';
 import { concat0, slice0 } from '../kernels/tensor_ops.js';
-import type { Denoise } from './constrained_sampler.js';
+import type { Denoise } from './types.js';
 
 /** eps for a batch x [B, 4, h, w], timestep t, embeddings [B, 77, C]. */
 export type NoiseModel = (x: GpuTensor, t: number, context: GpuTensor) => Promise<GpuTensor>;
@@ -23,10 +23,11 @@ export interface Guidance { form: 'newton' | 'diffusers'; scale: number }
 export function makeDenoise(ctx: GpuContext, model: NoiseModel, cond: GpuTensor, uncond: GpuTensor | null,
                             guidance: Guidance | null): Denoise & { dispose(): void } {
   const cache = new Map<string, GpuTensor>();
+  // built on first use, usually inside the sampler's ctx.scope: kept, so the scope leaves them be
   const repeated = (key: string, parts: GpuTensor[]) => {
     const hit = cache.get(key);
     if (hit) return hit;
-    const t = concat0(ctx, parts);
+    const t = ctx.keep(concat0(ctx, parts));
     cache.set(key, t);
     return t;
   };

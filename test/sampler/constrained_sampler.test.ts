@@ -4,7 +4,8 @@
 import { expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { scale, unary } from '../../src/kernels/elementwise.js';
-import { sampleConstrained, type SamplerSettings } from '../../src/sampler/constrained_sampler.js';
+import { sampleConstrained } from '../../src/sampler/constrained_sampler.js';
+import type { SamplerSettings } from '../../src/sampler/types.js';
 import { InpaintConstraint, latentMask } from '../../src/sampler/constraints/inpaint.js';
 import { recordedNoise, seededNoise } from '../../src/sampler/noise.js';
 import { gpuTest } from '../helpers/gpu.js';

@@ -1,0 +1,35 @@
+// The inexact Newton step in the authors' order (official; method.md "The sampler, step by step"):
+//   d = direction(x0);  delta = h / max|d|
+//   x0p = x0(x + delta d)                       forward pass 1
+//   g = (x0p - x0) / delta ~ J d;  g = g / max|g|
+//   x = x + lr[k] g;  eps, x0 at the new x      forward pass 2
+// 1 + 2K evaluations per diffusion step.
+import { newtonUpdate, perturb } from '../newton_step.js';
+import type { Observe } from '../observer.js';
+import type { DiffusionStep, InnerMethod, StepState } from './inner_method.js';
+import { traceNewtonMove } from './newton_trace.js';
+
+export const exactNewton: InnerMethod = {
+  name: 'newton/exact',
+  async run(step, state) {
+    for (let k = 0; k < step.K; k++) {
+      const current = state;
+      state = await step.ctx.scope(() => newtonStep(step, current, k, step.observe.at(`k${k}`)));
+    }
+    return state;
+  },
+};
+
+async function newtonStep(step: DiffusionStep, { x, x0 }: StepState, k: number, o: Observe): Promise<StepState> {
+  const { ctx, h } = step;
+  const d = await step.direction(x0, o);                                   // error direction at x0
+  const { xp, dNorm } = perturb(ctx, x, d, h);                             // x + delta d, delta = h / max|d|
+  const epsP = await step.eps(xp);                                         // forward pass 1
+  const x0p = step.x0(xp, epsP);
+  const { x: xNext, diff, gNorm } = newtonUpdate(ctx, x, x0p, x0, step.lr[k]); // x + lr J d / max|J d|
+  await o.record({ d });
+  await traceNewtonMove(o, ctx, { dNorm, xp, epsP, x0p, diff, gNorm }, h);
+  const next = await step.evaluate(xNext);                                 // forward pass 2
+  await o.record({ x: next.x, eps: next.eps, x0: next.x0 });
+  return next;
+}

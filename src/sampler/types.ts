@@ -1,0 +1,51 @@
+// The sampler's vocabulary: what a caller hands the loop and what it gets back. The loop itself
+// is constrained_sampler.ts; the inner methods are inner/*.ts.
+import type { GpuTensor } from '../gpu/tensor.js';
+import type { Constraint } from './constraints/constraint.js';
+import type { NoiseSource } from './noise.js';
+import type { SamplerObserver } from './observer.js';
+
+/** eps(x, t) for a batch: [B, 4, h, w] -> [B, 4, h, w] (guidance, if any, happens inside). */
+export type Denoise = (x: GpuTensor, t: number) => Promise<GpuTensor>;
+
+/**
+ * newton: the paper's inexact Newton steps (ours: two schedules, below). Baselines in the same
+ * loop: no-jacobian (move along d itself), replace (paste the noised known latent after each
+ * update), none (plain DDIM-form sampling).
+ */
+export type Method = 'newton' | 'no-jacobian' | 'replace' | 'none';
+/** exact: the authors' order, 1 + 2K evaluations per step; fused (ours): K + 2, K of them batched. */
+export type Schedule = 'exact' | 'fused';
+
+export interface SamplerSettings {
+  steps: number;
+  K: number;
+  /** constant, or [from, to] linear over the K inner steps */
+  lr: number | [number, number];
+  h: number;
+  schedule: Schedule;
+  method: Method;
+  tStart?: number;
+}
+
+export const DEFAULT_SETTINGS: SamplerSettings = { steps: 20, K: 5, lr: [0.5, 0.1], h: 0.005, schedule: 'exact', method: 'newton' };
+
+export interface Progress { step: number; steps: number; t: number; evals: number; calls: number; elapsedMs: number; x0: GpuTensor }
+
+export interface SampleRequest {
+  denoise: Denoise;
+  constraint?: Constraint;
+  noise: NoiseSource;
+  /** [N, 4, h, w] */
+  latentShape: number[];
+  settings: SamplerSettings;
+  /** sees every stage under the golden files' names (step{s}.k{k}.g, ...); a Tracer records them */
+  trace?: SamplerObserver;
+  /** called after each diffusion step; x0 is valid only during the call */
+  onProgress?: (p: Progress) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export class SamplingError extends Error {}
+
+export interface SampleResult { latent: GpuTensor; evals: number; calls: number }
