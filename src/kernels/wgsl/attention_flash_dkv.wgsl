@@ -28,22 +28,26 @@ var<workgroup> gt: array<vec4f, KT>;
 var<workgroup> lse_t: array<f32, BKMAX>;
 var<workgroup> del_t: array<f32, BKMAX>;
 
-// Copied from attention_flash_dq.wgsl ld_q / ld_k / ld_v / ld_do
+// Loaders as attention_flash_dq.wgsl's
+// Copied from attention_flash_dq.wgsl ld_q
 fn ld_q(base: u32, c: u32) -> vec4f {
   var r = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.D) { r[e] = f32(q[base + 4u * c + e]); } }
   return r;
 }
+// Copied from attention_flash_dq.wgsl ld_k
 fn ld_k(base: u32, c: u32) -> vec4f {
   var r = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.D) { r[e] = f32(k[base + 4u * c + e]); } }
   return r;
 }
+// Copied from attention_flash_dq.wgsl ld_v
 fn ld_v(base: u32, c: u32) -> vec4f {
   var r = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.D) { r[e] = f32(v[base + 4u * c + e]); } }
   return r;
 }
+// Copied from attention_flash_dq.wgsl ld_do
 fn ld_do(base: u32, c: u32) -> vec4f {
   var r = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.D) { r[e] = f32(dO[base + 4u * c + e]); } }

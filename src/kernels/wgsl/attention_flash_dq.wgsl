@@ -29,18 +29,21 @@ struct Params { Nq: u32, Nk: u32, heads: u32, D: u32, scale: f32 }
 var<workgroup> kt: array<vec4f, KT>;
 var<workgroup> vt: array<vec4f, KT>;
 
-// Copied from attention_tiled.wgsl ld_q / ld_k / ld_v (one loader per binding: WGSL cannot pass
-// storage arrays): channels 4*c .. 4*c+3 of the row at `base`, zero past D.
+// Loaders, one per binding (WGSL cannot pass storage arrays): channels 4*c .. 4*c+3 of the row
+// at `base`, zero past D.
+// Copied from attention_tiled.wgsl ld_q
 fn ld_q(base: u32, c: u32) -> vec4f {
   var r = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.D) { r[e] = f32(q[base + 4u * c + e]); } }
   return r;
 }
+// Copied from attention_tiled.wgsl ld_k
 fn ld_k(base: u32, c: u32) -> vec4f {
   var r = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.D) { r[e] = f32(k[base + 4u * c + e]); } }
   return r;
 }
+// Copied from attention_tiled.wgsl ld_v
 fn ld_v(base: u32, c: u32) -> vec4f {
   var r = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.D) { r[e] = f32(v[base + 4u * c + e]); } }
