@@ -8,6 +8,7 @@ import { sampleConstrained } from '../../src/sampler/constrained_sampler.js';
 import type { SamplerSettings } from '../../src/sampler/types.js';
 import { InpaintConstraint, latentMask } from '../../src/sampler/constraints/inpaint.js';
 import { recordedNoise, seededNoise } from '../../src/sampler/noise.js';
+import { Tracer } from '../../src/sampler/tracer.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { compare, randn } from '../helpers/numeric.js';
 import { referenceSample, type RefSettings } from './reference_sampler.js';
@@ -55,6 +56,35 @@ for (const cfg of cases) {
     const perStep = cfg.method === 'newton' ? (cfg.schedule === 'exact' ? 1 + 2 * cfg.K : cfg.K * 2 + 2)
       : cfg.method === 'no-jacobian' ? 1 + cfg.K : 1;
     expect(evals).toBe(cfg.steps * perStep);
+  });
+}
+
+// Tracing observes and never steers; ctx.scope frees every step's tensors, and all of them on abort.
+for (const schedule of ['exact', 'fused'] as const) {
+  gpuTest(`sampler newton/${schedule}: the same bits traced or not, the golden names, nothing leaked or freed twice`, async (ctx) => {
+    const cfg: SamplerSettings = { steps: 4, K: 2, lr: [0.5, 0.1], h: 0.005, schedule, method: 'newton' };
+    const constraint = new InpaintConstraint(ctx.upload(zY, shape), ctx.upload(maskLat, shape));
+    const pooled = ctx.pool.handedOut, doubles = ctx.pool.doubleReleases;
+    const run = (trace?: Tracer, signal?: AbortSignal, onProgress?: () => void) => sampleConstrained(ctx, {
+      denoise: gpuDenoise(ctx), constraint, noise: seededNoise([5]), latentShape: shape, settings: cfg, trace, signal, onProgress,
+    });
+    const plain = await run(), tracer = new Tracer(ctx), traced = await run(tracer);
+    expect(Array.from(await ctx.read(traced.latent))).toEqual(Array.from(await ctx.read(plain.latent)));
+    ctx.release(plain.latent, traced.latent);
+    const inner = schedule === 'exact'
+      ? ['d', 'delta', 'xp', 'eps_p', 'x0p', 'g_raw', 'g', 'x', 'eps', 'x0']
+      : ['d', 'eps_batch', 'x0_now', 'delta', 'xp', 'x0p', 'g_raw', 'g', 'd_next', 'x'];
+    const want = ['result_latent'];
+    for (let s = 0; s < cfg.steps; s++) {
+      want.push(...['x', 'eps', 'x0', ...(schedule === 'fused' ? ['d'] : []), 'eps_ddim', 'x0_ddim', 'x_next'].map((n) => `step${s}.${n}`));
+      for (let k = 0; k < cfg.K; k++) want.push(...inner.map((n) => `step${s}.k${k}.${n}`));
+    }
+    expect([...tracer.tensors.keys()].sort()).toEqual(want.sort());
+    const ac = new AbortController();
+    await expect(run(undefined, ac.signal, () => ac.abort(new Error('stop')))).rejects.toThrow('stop');
+    expect(ctx.pool.handedOut).toBe(pooled);
+    expect(ctx.pool.doubleReleases).toBe(doubles);
+    constraint.destroy(ctx);
   });
 }
 
