@@ -13,6 +13,7 @@ import { SdPipeline, type PipelineRequest } from '../pipeline/sd_pipeline.js';
 import { TASKS, validateRequest, type TaskId } from '../pipeline/task_registry.js';
 import type { InpaintSpace } from '../pipeline/tasks.js';
 import { Tracer } from '../sampler/tracer.js';
+import { SamplingError } from '../sampler/types.js';
 import { writeSafetensorsAtomic } from '../weights/safetensors_write_node.js';
 import { embeddedModelPath, readImageArg, readMaskArg, readNoiseArg } from './inputs_node.js';
 import { batchOutputPaths, checkWritable } from './output_paths_node.js';
@@ -69,7 +70,8 @@ export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command 
     try {
       await runTaskCommand(task, o, deps);
     } catch (e) {
-      this.error(`tether ${task}: ${String((e as Error).message).split('\n')[0]}`, { exitCode: 1, code: `tether.${task}` });
+      const message = e instanceof SamplingError ? problemText({ field: '', message: e.message, template: e.template }) : String((e as Error).message);
+      this.error(`tether ${task}: ${message.split('\n')[0]}`, { exitCode: 1, code: `tether.${task}` });
     }
   });
   return cmd;

@@ -84,5 +84,5 @@ function diffusionStep(ctx: GpuContext, req: SampleRequest, s: StepScalars,
 async function checkFinite(ctx: GpuContext, x: GpuTensor, step: number, t: number): Promise<void> {
   const v = await ctx.scope(() => ctx.read(maxAbsPerSample(ctx, x)));
   const bad = Array.from(v).findIndex((a) => !Number.isFinite(a));
-  if (bad >= 0) throw new SamplingError(`sampling diverged: non-finite values (NaN/Inf) in sample ${bad} at step ${step + 1} (t=${t}); try a smaller --lr or --h`);
+  if (bad >= 0) throw new SamplingError(`sampling diverged: non-finite values (NaN/Inf) in sample ${bad} at step ${step + 1} (t=${t}); try a smaller {lr} or {h}`);
 }

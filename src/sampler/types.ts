@@ -46,6 +46,14 @@ export interface SampleRequest {
   signal?: AbortSignal;
 }
 
-export class SamplingError extends Error {}
+/**
+ * Sampling stopped (diverged). The message names request fields; `template` writes them {field}
+ * so a front-end can put its own names there (the CLI its flags, as with the task table's problems).
+ */
+export class SamplingError extends Error {
+  constructor(readonly template: string) {
+    super(template.replace(/\{(\w+)\}/g, '$1'));
+  }
+}
 
 export interface SampleResult { latent: GpuTensor; evals: number; calls: number }
