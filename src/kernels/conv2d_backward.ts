@@ -7,7 +7,8 @@
 //    forward variant and its per-adapter measured choice; the flipped copy is made per call and
 //    freed after (O*C*KH*KW values: one pass over the weights, negligible beside the conv).
 //  - stride > 1 (the UNet's downsamplers) or `variant: 'direct'`: conv2d_backward.wgsl, a
-//    gather over taps whose stride division is exact (no zero-stuffing buffer, no atomics).
+//    gather over the taps whose stride division is exact, one dispatch per parity class of
+//    input pixels so each walks only its own taps (no zero-stuffing buffer, no atomics).
 // Reference: src/kernels/reference/conv2d_backward.ts (checked against finite differences).
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
@@ -91,13 +92,18 @@ export function conv2dBackward(ctx: GpuContext, dy: GpuTensor, w: GpuTensor, xSh
     ctx.release(wf);
     return dx;
   }
-  const M = g.N * g.H * g.W;
-  const cols = Math.ceil(g.C / 64), rows = Math.ceil(M / 64);
+  const cols = Math.ceil(g.C / 64);
   check(cols <= ctx.limits.maxComputeWorkgroupsPerDimension, `conv2d_backward: ${g.C} input channels need ${cols} workgroups`);
   const dx = ctx.alloc(xShape, dy.dtype);
-  ctx.dispatch(conv2dBackwardKernel, { dy, w, acc: acc ?? dummyTensor(ctx), dx }, {
-    M, C: g.C, O: g.O, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW, stride: g.stride,
-    pad_t: g.pad[0], pad_l: g.pad[2], has_acc: acc ? 1 : 0,
-  }, [cols, Math.min(rows, 65535), Math.ceil(rows / 65535)], { types: { T: dy.dtype, W: w.dtype } });
+  const s = g.stride;
+  // one dispatch per parity class of input pixels (stride^2 of them; one at stride 1)
+  for (let ph = 0; ph < Math.min(s, g.H); ph++) for (let pw = 0; pw < Math.min(s, g.W); pw++) {
+    const Hc = Math.ceil((g.H - ph) / s), Wc = Math.ceil((g.W - pw) / s), M = g.N * Hc * Wc;
+    const rows = Math.ceil(M / 64);
+    ctx.dispatch(conv2dBackwardKernel, { dy, w, acc: acc ?? dummyTensor(ctx), dx }, {
+      M, C: g.C, O: g.O, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW, stride: s,
+      pad_t: g.pad[0], pad_l: g.pad[2], has_acc: acc ? 1 : 0, ph, pw, Hc, Wc,
+    }, [cols, Math.min(rows, 65535), Math.ceil(rows / 65535)], { types: { T: dy.dtype, W: w.dtype } });
+  }
   return dx;
 }
