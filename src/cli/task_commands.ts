@@ -52,7 +52,7 @@ export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command 
     cmd.addOption(new Option('--inpaint-space <s>', "latent: the paper's constraint on latent cells wholly known; pixel: every known " +
       'pixel, pulled back through the encoder (better, costs a decode and two encodes per inner step)').choices(['latent', 'pixel']).default('latent'));
     cmd.option('--no-keep-known', 'leave the decoded result as sampled (default: the known pixels are pasted back exactly, the seam feathered into the hole)');
-    cmd.option('--feather <px>', 'width of the feathered seam in pixels (default: half the VAE\'s down-sampling factor: 4 for SD 1.x)');
+    cmd.option('--feather <px>', 'width of the feathered seam in pixels (default: the VAE\'s down-sampling factor: 8 for SD 1.x)');
   }
   if (task === 'superres') {
     cmd.option('--scale <n>', 'up-scaling factor, an integer in 2..16 (the output is scale times the input size)', '4');

@@ -142,7 +142,7 @@ export class SdPipeline {
       task: r.task, prompt: r.prompt ?? '', negative_prompt: r.negativePrompt ?? '', seed: r.noise ? null : r.seed,
       steps: r.steps, K: r.K, lr: r.lr, h: r.h, schedule: r.schedule, method: r.method, guidance: r.guidance, cfg_form: r.cfgForm,
       width: W, height: H, count: res.image.shape[0],
-      ...(r.task === 'inpaint' ? { inpaint_space: r.inpaintSpace, keep_known: r.keepKnown, feather: r.feather ?? this.factor / 2 } : {}),
+      ...(r.task === 'inpaint' ? { inpaint_space: r.inpaintSpace, keep_known: r.keepKnown, feather: r.feather ?? this.factor } : {}),
       ...(r.task === 'superres' ? { scale: r.scale, kernel: r.downscaleKernel } : {}),
       ...(r.task === 'deblur' ? { sigma: r.blurSigma } : {}),
       ...(r.styleImage ? { style_weight: r.styleWeight } : {}),

@@ -74,7 +74,7 @@ export interface TaskRequest {
   style?: StyleRequest;
   /**
    * inpaint: paste the known pixels back after decoding, with the seam feathered over `feather`
-   * pixels into the hole (keep_known.ts). Default on, feather = half the VAE's down-sampling factor.
+   * pixels into the hole (keep_known.ts). Default on, feather = the VAE's down-sampling factor.
    */
   keepKnown?: boolean;
   feather?: number;
@@ -99,7 +99,7 @@ export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest):
   ctx.variants.beginRun();
   const result = await ctx.variants.frozenWhile(() => runFrozen(ctx, m, req));
   if (req.task === 'inpaint' && req.keepKnown !== false && req.mask && req.image) {
-    const feather = req.feather ?? m.codec.factor / 2;   // measured: bench/RESULTS.md 'Keeping known pixels'
+    const feather = req.feather ?? m.codec.factor;   // measured: bench/RESULTS.md 'Keeping known pixels'
     const image = keepKnown(result.image.data, req.image.data, req.mask.data, result.image.shape, { feather });
     return { ...result, rawImage: result.image, image: { data: image, shape: result.image.shape } };
   }
