@@ -1,19 +1,31 @@
 // Input gradient of GroupNorm (+ fused SiLU), group_norm.ts's forward: d/dx of silu?(gn(x)) for
-// the UNet VJP (resnet norm1/norm2 with SiLU, the transformer's norm and conv_norm_out). One
-// workgroup per (n, group) streams the group four times (mean, variance, the two gradient sums,
-// the write); statistics are recomputed from x, so nothing but x is saved from the forward.
-// Missing for real GPUs at [N, 320, 64, 64]: a split variant (chunk partial sums then apply, as
-// group_norm_stats/apply do for the forward); N*32 workgroups leave a large GPU partly idle.
+// the UNet VJP (resnet norm1/norm2 with SiLU, the transformer's norm and conv_norm_out).
+// Statistics are recomputed from x, so nothing but x is saved from the forward. Two algorithms,
+// chosen by the forward's rule (groupNormAlgorithm: 'split' only on hardware adapters for groups
+// over two chunks, H*W % 4 == 0):
+//  - 'single': one workgroup per (n, group) streams the group four times (mean, variance, the
+//    two gradient sums, the write): group_norm_backward.wgsl, any H*W.
+//  - 'split': [2, 320, 64, 64] has only 64 groups of 40960 values, too few workgroups for a GPU:
+//    chunk statistics (the forward's group_norm_stats.wgsl), chunk gradient sums, then apply,
+//    each with ceil(group / chunk) workgroups per group (group_norm_backward_{sums,apply}.wgsl).
 // Reference: src/kernels/reference/group_norm_backward.ts (checked against finite differences).
 import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr } from '../gpu/tensor.js';
-import { groupNormWorkgroup } from './group_norm.js';
+import { GROUP_NORM_CHUNK, groupNormAlgorithm, groupNormStatsKernel, groupNormWorkgroup } from './group_norm.js';
 import { wgsl } from './wgsl.gen.js';
 
 export const groupNormBackwardKernel = defineKernel({
   name: 'group_norm_backward', source: wgsl.group_norm_backward, overrides: { WG: 256, SILU: 0 },
 });
+export const groupNormBackwardSumsKernel = defineKernel({
+  name: 'group_norm_backward_sums', source: wgsl.group_norm_backward_sums, overrides: { WG: 256, SILU: 0 },
+});
+export const groupNormBackwardApplyKernel = defineKernel({
+  name: 'group_norm_backward_apply', source: wgsl.group_norm_backward_apply, overrides: { WG: 256, SILU: 0 },
+});
+
+export type GroupNormBackwardAlgorithm = 'single' | 'split';
 
 export interface GroupNormBackwardOptions {
   groups: number;
@@ -24,6 +36,10 @@ export interface GroupNormBackwardOptions {
   acc?: GpuTensor;
   /** workgroup size, a power of two (default: the forward's groupNormWorkgroup) */
   wg?: number;
+  /** force an algorithm (tests); default: 'split' where the forward would split */
+  algorithm?: GroupNormBackwardAlgorithm;
+  /** values per workgroup in 'split', a multiple of 4 (default GROUP_NORM_CHUNK) */
+  chunk?: number;
 }
 
 /** x (forward input), dy: [N, C, H, W], gamma/beta: [C] (dtype W) -> dx [N, C, H, W] (dtype of x) */
@@ -43,9 +59,28 @@ export function groupNormBackward(ctx: GpuContext, x: GpuTensor, dy: GpuTensor, 
   check(rows <= ctx.limits.maxComputeWorkgroupsPerDimension, `group_norm_backward: N*groups=${rows} exceeds the dispatch limit`);
   const WG = opts.wg ?? groupNormWorkgroup(ctx.adapter.isFallbackAdapter);
   check(Number.isInteger(WG) && WG > 0 && (WG & (WG - 1)) === 0, `group_norm_backward: workgroup size ${WG} is not a power of two`);
+  const HW = H * W, chunk = opts.chunk ?? GROUP_NORM_CHUNK;
+  const algorithm = opts.algorithm ??
+    (groupNormAlgorithm(x.shape, groups, ctx.adapter.isFallbackAdapter, chunk) === 'split' ? 'split' : 'single');
+  const types = { T: x.dtype, W: gamma.dtype }, overrides = { WG, SILU: opts.silu ? 1 : 0 };
+  const has_acc = acc ? 1 : 0;
   const dx = ctx.alloc(x.shape, x.dtype);
-  ctx.dispatch(groupNormBackwardKernel, { x, dy, gamma, beta, acc: acc ?? dy, dx },
-    { C, HW: H * W, groups, eps, has_acc: acc ? 1 : 0 }, [rows],
-    { types: { T: x.dtype, W: gamma.dtype }, overrides: { WG, SILU: opts.silu ? 1 : 0 } });
+  if (algorithm === 'single') {
+    ctx.dispatch(groupNormBackwardKernel, { x, dy, gamma, beta, acc: acc ?? dy, dx }, { C, HW, groups, eps, has_acc }, [rows],
+      { types, overrides });
+    return dx;
+  }
+  check(HW % 4 === 0 && Number.isInteger(chunk) && chunk > 0 && chunk % 4 === 0,
+    `group_norm_backward: 'split' needs H*W % 4 == 0 (H*W=${HW}) and a chunk that is a positive multiple of 4 (${chunk})`);
+  const chunks = Math.ceil((C / groups) * HW / chunk);
+  check(chunks <= ctx.limits.maxComputeWorkgroupsPerDimension, `group_norm_backward: ${chunks} chunks per group exceed the dispatch limit`);
+  // (mean, M2) then (sum g, sum g xhat) per chunk, always f32
+  const part = ctx.alloc([rows, chunks, 2], 'f32'), sums = ctx.alloc([rows, chunks, 2], 'f32');
+  ctx.dispatch(groupNormStatsKernel, { x, part }, { C, HW, groups, chunk, chunks }, [chunks, rows], { types, overrides: { WG } });
+  ctx.dispatch(groupNormBackwardSumsKernel, { x, dy, part, gamma, beta, sums }, { C, HW, groups, eps, chunk, chunks },
+    [chunks, rows], { types, overrides });
+  ctx.dispatch(groupNormBackwardApplyKernel, { x, dy, part, sums, gamma, beta, acc: acc ?? dy, dx },
+    { C, HW, groups, eps, chunk, chunks, has_acc }, [chunks, rows], { types, overrides });
+  ctx.release(part, sums);
   return dx;
 }

@@ -42,8 +42,8 @@ export { frobeniusLossBackward, frobeniusLossBackwardKernel } from './frobenius_
 // adjoint is slice0 and a transpose's is a transpose, so those need nothing new.
 export { conv2dBackward, conv2dBackwardKernel, conv2dBackwardVariant, conv2dWeightFlipKernel, flipConvWeights } from './conv2d_backward.js';
 export type { Conv2dBackwardOptions, Conv2dBackwardVariant } from './conv2d_backward.js';
-export { groupNormBackward, groupNormBackwardKernel } from './group_norm_backward.js';
-export type { GroupNormBackwardOptions } from './group_norm_backward.js';
+export { groupNormBackward, groupNormBackwardApplyKernel, groupNormBackwardKernel, groupNormBackwardSumsKernel } from './group_norm_backward.js';
+export type { GroupNormBackwardAlgorithm, GroupNormBackwardOptions } from './group_norm_backward.js';
 export { gegluBackward, gegluBackwardKernel } from './geglu_backward.js';
 export { upsampleNearestBackward, upsampleNearestBackwardKernel } from './upsample_nearest_backward.js';
 export { splitChannels } from './concat_backward.js';

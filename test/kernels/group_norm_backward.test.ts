@@ -1,9 +1,10 @@
 // GroupNorm (+ SiLU) input gradient: the float64 reference against central differences of the
 // float64 forward, then the kernel against the reference in f32 and f16 storage at SD 1.4 shapes
 // (resnet norms: 32 groups of 320 / 640 / 1280 channels; the transformer's eps 1e-6) and awkward
-// ones (odd H*W, a non-zero mean, one group, mixed f16 activations / f32 gamma).
+// ones (odd H*W, a non-zero mean, one group, mixed f16 activations / f32 gamma), with both
+// algorithms where they apply ('split' forced with a small, ragged chunk so it really splits).
 import { describe, expect, test } from 'vitest';
-import { groupNormBackward } from '../../src/kernels/group_norm_backward.js';
+import { groupNormBackward, type GroupNormBackwardAlgorithm } from '../../src/kernels/group_norm_backward.js';
 import { groupNormBackwardRef, groupNormRef64, type GroupNormRefDims } from '../../src/kernels/reference/group_norm_backward.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { expectClose, F16_TOL, F32_TOL, randn, roundF16 } from '../helpers/numeric.js';
@@ -48,15 +49,22 @@ const CASES: { shape: [number, number, number, number]; groups: number; eps: num
 
 describe('GPU vs reference', () => {
   for (const c of CASES) {
-    gpuTest(`[${c.shape}] g=${c.groups} eps=${c.eps} silu=${c.silu} acc=${c.acc} mean=${c.mean}${c.wg ? ` wg=${c.wg}` : ''}`, async (ctx) => {
+    const hw4 = (c.shape[2] * c.shape[3]) % 4 === 0;
+    const algs: GroupNormBackwardAlgorithm[] = hw4 ? ['single', 'split'] : ['single'];
+    gpuTest(`[${c.shape}] g=${c.groups} eps=${c.eps} silu=${c.silu} acc=${c.acc} mean=${c.mean}${c.wg ? ` wg=${c.wg}` : ''} (${algs})`, async (ctx) => {
       const { x, gamma, beta, dy, acc } = inputs(c.shape, c.mean, 10);
       const ref = groupNormBackwardRef(x, dy, gamma, beta, c, c.acc ? acc : null);
+      const groupLen = (c.shape[1] / c.groups) * c.shape[2] * c.shape[3];
       for (const dtype of ctx.hasF16 ? ['f32', 'f16'] as const : ['f32'] as const) {
         const up = (a: Float32Array, s: readonly number[]) => ctx.upload(a, s, dtype);
-        const dx = groupNormBackward(ctx, up(x, c.shape), up(dy, c.shape), up(gamma, [c.shape[1]]), up(beta, [c.shape[1]]),
-          { groups: c.groups, eps: c.eps, silu: c.silu, acc: c.acc ? up(acc, c.shape) : undefined, wg: c.wg });
-        expect(dx.dtype).toBe(dtype);
-        expectClose(await ctx.read(dx), ref, dtype === 'f32' ? F32_TOL : F16_TOL, dtype);
+        for (const algorithm of algs) {
+          // split: about 3 chunks per group, the last one partial
+          const chunk = algorithm === 'split' ? 4 * Math.ceil(groupLen / 2.6 / 4) : undefined;
+          const dx = groupNormBackward(ctx, up(x, c.shape), up(dy, c.shape), up(gamma, [c.shape[1]]), up(beta, [c.shape[1]]),
+            { groups: c.groups, eps: c.eps, silu: c.silu, acc: c.acc ? up(acc, c.shape) : undefined, wg: c.wg, algorithm, chunk });
+          expect(dx.dtype).toBe(dtype);
+          expectClose(await ctx.read(dx), ref, dtype === 'f32' ? F32_TOL : F16_TOL, `${algorithm} ${dtype}`);
+        }
       }
     });
   }
@@ -75,5 +83,7 @@ describe('GPU vs reference', () => {
     expect(() => groupNormBackward(ctx, x, x, ctx.alloc([5]), g, { groups: 3, eps: 1e-5 })).toThrow(/gamma/);
     expect(() => groupNormBackward(ctx, x, x, g, g, { groups: 4, eps: 1e-5 })).toThrow(/not divisible/);
     expect(() => groupNormBackward(ctx, x, x, g, g, { groups: 3, eps: 1e-5, acc: ctx.alloc([6]) })).toThrow(/acc/);
+    const odd = ctx.alloc([1, 6, 3, 3]);
+    expect(() => groupNormBackward(ctx, odd, odd, g, g, { groups: 3, eps: 1e-5, algorithm: 'split' })).toThrow(/H\*W % 4/);
   });
 });
