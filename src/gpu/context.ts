@@ -3,6 +3,7 @@
 // one compute pass, submitted only when results are needed (readback) or the batch grows large.
 import { BufferUsage, MapMode } from './flags.js';
 import { BufferPool } from './buffer_pool.js';
+import { DispatchCounts } from './dispatch_counts.js';
 import { fromF16Array, toF16Array } from './half.js';
 import { packParams, type Kernel, type KernelTypes } from './kernel.js';
 import { PipelineCache } from './pipeline_cache.js';
@@ -42,6 +43,8 @@ export class GpuContext {
   readonly variants = new VariantTable();
   /** module path stack used to label timings (`down_blocks.0.resnets.1`) */
   readonly modulePath: string[] = [];
+  /** dispatches and bytes written to pooled tensors, per kernel (observation only; see dispatch_counts.ts) */
+  readonly counts = new DispatchCounts();
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -170,6 +173,7 @@ export class GpuContext {
 
     const slot = this.pending * this.uniformStride;
     const entries: GPUBindGroupEntry[] = [];
+    let written = 0;
     for (const b of kernel.bindings) {
       if (b.kind === 'uniform') {
         packParams(kernel, params, this.uniformView, slot);
@@ -180,6 +184,7 @@ export class GpuContext {
       if (!r) throw new Error(`kernel ${kernel.name}: binding '${b.name}' not given`);
       const buffer = r instanceof GpuTensor ? r.buffer : r;
       const size = r instanceof GpuTensor ? Math.ceil(r.byteLength / 4) * 4 : buffer.size;
+      if (b.kind === 'read_write' && r instanceof GpuTensor && r.pooled) written += r.byteLength;
       check(size <= this.limits.maxStorageBufferBindingSize,
         `kernel ${kernel.name}: binding '${b.name}' is ${size} bytes, over this device's ` +
         `maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize})`);
@@ -189,6 +194,7 @@ export class GpuContext {
       if (!kernel.bindings.some((b) => b.name === name)) throw new Error(`kernel ${kernel.name}: unknown binding '${name}'`);
     }
     const bindGroup = this.device.createBindGroup({ layout, entries });
+    this.counts.add(kernel.name, written);
 
     const encoder = (this.encoder ??= this.device.createCommandEncoder());
     let pass: GPUComputePassEncoder;
@@ -211,6 +217,7 @@ export class GpuContext {
   /** Records a buffer copy (ends the open compute pass). */
   copy(src: GpuTensor, dst: GpuTensor, srcOffsetBytes = 0, dstOffsetBytes = 0, bytes = src.byteLength): void {
     this.endPass();
+    if (dst.pooled) this.counts.add('copy', bytes);
     (this.encoder ??= this.device.createCommandEncoder()).copyBufferToBuffer(
       src.buffer, srcOffsetBytes, dst.buffer, dstOffsetBytes, Math.ceil(bytes / 4) * 4);
   }
