@@ -47,5 +47,7 @@ export type { GroupNormBackwardAlgorithm, GroupNormBackwardOptions } from './gro
 export { gegluBackward, gegluBackwardKernel } from './geglu_backward.js';
 export { upsampleNearestBackward, upsampleNearestBackwardKernel } from './upsample_nearest_backward.js';
 export { splitChannels } from './concat_backward.js';
-export { attentionFlashBackward, attentionFlashDkvKernel, attentionFlashDqKernel } from './attention_flash_backward.js';
+export {
+  attentionFlashBackward, attentionFlashDkvKernel, attentionFlashDkvSgKernel, attentionFlashDqKernel, attentionFlashDqSgKernel,
+} from './attention_flash_backward.js';
 export type { FlashBackwardOptions, FlashGrads } from './attention_flash_backward.js';

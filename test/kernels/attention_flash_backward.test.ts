@@ -3,9 +3,10 @@
 // reference in f32 and f16 at SD 1.4 shapes (8 heads of 40 at a 16x16 level, the 8x8 level's
 // heads of 160, cross-attention to 77 tokens: dq only), a 4096-token self-attention (SD's 64x64
 // level, where P would be 64 MiB per head; one narrow head so the CPU reference stays quick),
-// and awkward ones (D not a multiple of 4, ragged tiles).
+// and awkward ones (D not a multiple of 4, ragged tiles); each under both layouts where the
+// adapter has them (tiled; subgroup shuffles when D % 4 == 0).
 import { describe, expect, test } from 'vitest';
-import { attention } from '../../src/kernels/attention.js';
+import { attention, canUseSg, type AttentionVariant } from '../../src/kernels/attention.js';
 import { attentionFlashBackward } from '../../src/kernels/attention_flash_backward.js';
 import { attentionProbsRef, attentionPvRef, type AttnDims } from '../../src/kernels/reference/attention_probs.js';
 import { attentionFlashBackwardRef } from '../../src/kernels/reference/attention_flash_backward.js';
@@ -43,6 +44,7 @@ const CASES: Case[] = [
   { d: { B: 1, Nq: 4096, Nk: 4096, heads: 1, D: 8 }, grads: 'qkv', note: '4096 tokens (64x64 level), one narrow head', f16: false },
   { d: { B: 1, Nq: 37, Nk: 19, heads: 3, D: 6 }, grads: 'qkv', note: 'awkward: D=6, Nq != Nk, ragged tiles' },
   { d: { B: 3, Nq: 65, Nk: 65, heads: 1, D: 13 }, grads: 'qkv', note: 'awkward: D=13, 65 tokens' },
+  { d: { B: 2, Nq: 45, Nk: 23, heads: 2, D: 12 }, grads: 'qkv', note: 'awkward: D=12, ragged subgroup tiles' },
 ];
 
 describe('GPU vs reference', () => {
@@ -54,16 +56,18 @@ describe('GPU vs reference', () => {
       const stats = new Float64Array(2 * ref.lse.length);
       ref.lse.forEach((l, i) => { stats[2 * i] = l; stats[2 * i + 1] = ref.delta[i]; });
       const dtypes = ctx.hasF16 && c.f16 !== false ? ['f32', 'f16'] as const : ['f32'] as const;
-      for (const dtype of dtypes) {
+      const variants: AttentionVariant[] = canUseSg(ctx, D) ? ['tiled', 'sg'] : ['tiled'];
+      for (const variant of variants) for (const dtype of dtypes) {
         const tol = dtype === 'f32' ? F32_TOL : F16_TOL;
         const up = (a: Float32Array, n: number) => ctx.upload(a, [B, n, C], dtype);
-        const g = attentionFlashBackward(ctx, up(q, Nq), up(k, Nk), up(v, Nk), up(dO, Nq), { heads, grads: c.grads });
+        const g = attentionFlashBackward(ctx, up(q, Nq), up(k, Nk), up(v, Nk), up(dO, Nq), { heads, grads: c.grads, variant });
+        const what = `${variant} ${dtype}`;
         expect(g.dq.dtype).toBe(dtype);
-        expectClose(await ctx.read(g.dq), ref.dq, tol, `dq ${dtype}`);
-        expectClose(await ctx.read(g.stats), stats, F32_TOL, `lse, delta ${dtype}`);
+        expectClose(await ctx.read(g.dq), ref.dq, tol, `dq ${what}`);
+        expectClose(await ctx.read(g.stats), stats, F32_TOL, `lse, delta ${what}`);
         if (c.grads === 'q') { expect(g.dk).toBeUndefined(); continue; }
-        expectClose(await ctx.read(g.dk!), ref.dk, tol, `dk ${dtype}`);
-        expectClose(await ctx.read(g.dv!), ref.dv, tol, `dv ${dtype}`);
+        expectClose(await ctx.read(g.dk!), ref.dk, tol, `dk ${what}`);
+        expectClose(await ctx.read(g.dv!), ref.dv, tol, `dv ${what}`);
       }
     });
   }
