@@ -2,7 +2,9 @@
 // and CFG batches), per-module GPU time labelled with weight prefixes (timestamp queries, grouped
 // by ctx.within scopes), peak GPU memory (pool peak + resident weights), and the adapter.
 // Tiny golden UNet always; the full-size SD 1.4 UNet (synthetic weights, 16x16 latent) with --full.
-//   npm run bench:unet [-- --full] [--reps N] [--latent 16] [--batches 1,2,4]
+// Dispatch and intermediate-bytes counts per forward (bench/unet_counts.ts): every benched model,
+// the embedded model, and SD 1.4 at 512x512 (latent 64x64) on a record-only context (--no-counts: skip those).
+//   npm run bench:unet [-- --full] [--reps N] [--latent 16] [--batches 1,2,4] [--no-counts]
 // Writes bench/results/unet.json and the "UNet" section of bench/RESULTS.md.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +12,14 @@ import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import { adapterName } from '../src/gpu/device.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import type { TimedDispatch } from '../src/gpu/timing.js';
-import { variantsSettled } from '../src/kernels/select_variant.js';
+import { setAutoTune, variantsSettled } from '../src/kernels/select_variant.js';
 import { UNet2DConditionModel } from '../src/unet/unet_2d_condition.js';
 import { Rng } from '../src/util/rng.js';
 import { goldenUNetConfig, goldenUNetWeights } from '../test/modules/unet_helpers.js';
 import { GOLDEN_ROOT, sd14SyntheticUNetWeights, sd14UNetConfigJson } from '../test/modules/unet_synthetic.js';
+import { loadComponentWeights } from '../src/weights/model_source.js';
+import { nodeModelFiles } from '../src/weights/model_source_node.js';
+import { countForward, countsTable, recordOnlyContext, type ForwardCounts } from './unet_counts.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -32,6 +37,8 @@ interface ModelResult {
   /** GPU ms per forward at batch 2 by top-level block and by deepest module label */
   modules: { blocks: Record<string, number>; top: { label: string; ms: number; kernel: string }[] } | null;
   loadSeconds: number;
+  /** one forward's dispatches and bytes written to pooled buffers, per batch (tuned variants) */
+  counts: ForwardCounts[];
 }
 
 const mib = (b: number) => b / 2 ** 20;
@@ -81,7 +88,9 @@ async function benchModel(ctx: GpuContext, name: string, unet: UNet2DConditionMo
   }
   const b1 = out.find((r) => r.batch === 1)?.msPerForward ?? out[0]!.msPerForward;
   for (const r of out) r.relToBatch1 = r.msPerForward / b1;
-  return { model: name, weightDtype: unet.weightDtype, latent: [h, w], batches: out, modules, loadSeconds };
+  const counts: ForwardCounts[] = [];
+  for (const B of BATCHES) counts.push(await countForward(ctx, unet, B, h, w));
+  return { model: name, weightDtype: unet.weightDtype, latent: [h, w], batches: out, modules, loadSeconds, counts };
 }
 
 /** GPU time by top-level block (`down_blocks.1`, `mid_block`, ...) and by full module label. */
@@ -136,6 +145,42 @@ function writeResultsSection(body: string): void {
   writeFileSync(path, text);
 }
 
+const COUNTS_HEAD = '### Dispatches and bytes written per forward\n\n' +
+  'Counted by the context (src/gpu/dispatch_counts.ts): dispatches recorded, copies, and bytes of pooled (activation) ' +
+  'tensors bound read_write, whole bindings (an upper bound), plus bytes copied. "record-only": the real context and ' +
+  'device with a queue that never runs (bench/unet_counts.ts), variants pinned to the provisional choice; SD 1.4 at ' +
+  '512x512 is counted that way because executing it here takes minutes per forward.';
+
+/** models whose top kernels are listed: the two the fusions are judged on */
+const COUNTS_TOP = ['embedded UNet (f32)', 'SD 1.4 UNet (f32)'];
+
+/** The embedded model (real run) and the record-only counts: tiny (to compare with the tuned run) and SD 1.4 at 16x16 and 64x64. */
+async function extraCounts(ctx: GpuContext, results: ModelResult[]): Promise<{ model: string; note: string; c: ForwardCounts }[]> {
+  const rows: { model: string; note: string; c: ForwardCounts }[] = [];
+  for (const r of results) for (const c of r.counts) rows.push({ model: `${r.model} (${r.weightDtype})`, note: 'run, tuned variants', c });
+  const fm = await loadComponentWeights(nodeModelFiles('weights/fmnist'), 'unet');
+  const emb = await UNet2DConditionModel.load(ctx, fm, readFileSync('weights/fmnist/unet/config.json', 'utf8'), { weightDtype: 'f32' });
+  await fm.close();
+  await countForward(ctx, emb, 1, 8, 8); // warm-up: the variants of its shapes are measured before counting
+  await variantsSettled(ctx);
+  for (const B of [1, 2]) rows.push({ model: 'embedded UNet (f32)', note: 'run, tuned variants', c: await countForward(ctx, emb, B, 8, 8) });
+  emb.destroy(ctx);
+  setAutoTune(false); // the record-only context can measure nothing
+  const rec = await recordOnlyContext();
+  if (existsSync(join(GOLDEN_ROOT, 'unet', 'config.json'))) {
+    const w = await goldenUNetWeights('folder');
+    const tiny = await UNet2DConditionModel.load(rec, w, goldenUNetConfig(), { weightDtype: 'f32' });
+    await w.close();
+    for (const B of [1, 2]) rows.push({ model: 'tiny golden UNet (f32)', note: 'record-only', c: await countForward(rec, tiny, B, LATENT, LATENT) });
+  }
+  const w = await sd14SyntheticUNetWeights('F32');
+  const sd = await UNet2DConditionModel.load(rec, w, sd14UNetConfigJson(), { weightDtype: 'f32' });
+  await w.close();
+  for (const L of [16, 64]) for (const B of [1, 2]) rows.push({ model: 'SD 1.4 UNet (f32)', note: 'record-only', c: await countForward(rec, sd, B, L, L) });
+  console.log(`\n${COUNTS_HEAD}\n\n${countsTable(rows, COUNTS_TOP)}`);
+  return rows;
+}
+
 async function main(): Promise<void> {
   const ctx = await createNodeGpuContext();
   const adapter = adapterName(ctx.adapter);
@@ -169,14 +214,15 @@ async function main(): Promise<void> {
     await w.close();
   }
 
+  const countRows = flag('no-counts') ? [] : await extraCounts(ctx, results);
   const meta = { adapter, shaderF16: ctx.hasF16, timestamps: ctx.hasTimestamps, reps: REPS, date: new Date().toISOString(), node: process.version };
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/unet.json', `${JSON.stringify({ ...meta, results }, null, 1)}\n`);
+  writeFileSync('bench/results/unet.json', `${JSON.stringify({ ...meta, results, counts: countRows }, null, 1)}\n`);
   const note = (flag('full') ? '' : '\nFull-size SD 1.4 not run (pass --full).\n') + (tiny ? '' : '\nTiny golden UNet not run (no ../shared/golden here).\n');
   writeResultsSection(`Adapter: ${adapter} (shader-f16 ${ctx.hasF16}, timestamp-query ${ctx.hasTimestamps}); ` +
     `${meta.date.slice(0, 10)}, median of ${REPS} forwards after warm-up and kernel-variant tuning; \`npm run bench:unet${flag('full') ? ' -- --full' : ''}\`.\n` +
     `Timesteps differ per sample; batch-N cost relative to batch 1 is the "x batch 1" column.\n${note}\n` +
-    results.map(table).join('\n\n'));
+    results.map(table).join('\n\n') + (countRows.length ? `\n\n${COUNTS_HEAD}\n\n${countsTable(countRows, COUNTS_TOP)}` : ''));
   console.log('\nwrote bench/results/unet.json and the UNet section of bench/RESULTS.md');
   process.exit(0);
 }
