@@ -18,6 +18,7 @@ import { normSilu } from '../nn/chunked_ops.js';
 import { tapped, type Tap } from '../nn/tap.js';
 import { UNetMidBlock2DCrossAttn } from './unet_mid_block_2d_cross_attn.js';
 import { UpBlock2D } from './up_block_2d.js';
+import { unetVjp } from './vjp/unet_vjp.js';
 
 /**
  * Receives a copy of each module output, named like the goldens (`down_blocks.0.resnets.1.norm1`,
@@ -135,6 +136,11 @@ export class UNet2DConditionModel {
     const out = tapped(ctx, tap, 'conv_out', () => this.conv_out.forward(ctx, n));
     ctx.release(n);
     return out;
+  }
+
+  /** J_eps^T u w.r.t. `sample` (weights, t and the context constant): src/unet/vjp/. Inputs are not released. */
+  vjp(ctx: GpuContext, sample: GpuTensor, timesteps: readonly number[], encoderHiddenStates: GpuTensor, u: GpuTensor): GpuTensor {
+    return unetVjp(ctx, this, sample, timesteps, encoderHiddenStates, u);
   }
 
   private static async build(ctx: GpuContext, w: Weights, cfg: UNet2DConditionConfig, o: ParamOptions, weightDtype: DType): Promise<UNet2DConditionModel> {
