@@ -196,7 +196,7 @@ async function main(): Promise<void> {
     `on the same Vulkan device). Command: \`${cmd}\`. ${date.slice(0, 10)}; ${cpus().length} CPUs, load average ${load0.toFixed(1)} at the start and ` +
     `${load1.toFixed(1)} at the end (a shared machine). ${REPS} interleaved rounds after each engine's warm-up; median and minimum per engine. ` +
     '"Tether faster" = peer ms / Tether ms in the same run (> 1: Tether is faster). Host arrays in and out for every engine; ' +
-    'PyTorch times its forward alone. f32 weights everywhere; the ONNX graphs are exported from the same safetensors by train/peers.py ' +
+    'PyTorch times its forward alone; idle thread pools sleep instead of spinning (onnxruntime allow_spinning 0, OMP_WAIT_POLICY=PASSIVE). f32 weights everywhere; the ONNX graphs are exported from the same safetensors by train/peers.py ' +
     `(opset 17, dynamic batch). An output farther than ${TOL} x max(1, max |Tether|) from Tether's is marked WRONG.`,
     ...(skipped.length ? ['', `Skipped: ${skipped.join('; ')}.`] : []),
     ...models.map((m) => `\n### ${m.label}\n\n${tableOf(rows.filter((r) => r.model === m.id))}`),

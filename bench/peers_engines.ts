@@ -103,13 +103,20 @@ function ortEngine(name: string, device: Engine['device'], ort: Ort, opts: Recor
   };
 }
 
+/**
+ * Idle worker threads must sleep, not spin: rounds interleave the engines on 2 shared cores, and a
+ * thread pool still spinning after its run (onnxruntime's default, OpenMP's too) slows whichever
+ * engine runs next (PyTorch at 2 threads measured 5-10x slower beside spinning onnxruntime threads).
+ */
+const NO_SPIN = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+
 /** onnxruntime-node: its WebGPU EP (own Dawn) or its CPU EP on every core. */
 export async function ortNodeEngine(ep: 'webgpu' | 'cpu'): Promise<Engine> {
   const ort = await import('onnxruntime-node');
   const threads = cpus().length;
   const opts = ep === 'cpu'
-    ? { executionProviders: ['cpu'], intraOpNumThreads: threads, logSeverityLevel: 3 }
-    : { executionProviders: ['webgpu'], logSeverityLevel: 3 };
+    ? { executionProviders: ['cpu'], intraOpNumThreads: threads, logSeverityLevel: 3, extra: NO_SPIN }
+    : { executionProviders: ['webgpu'], logSeverityLevel: 3, extra: NO_SPIN };
   return ortEngine(ep === 'cpu' ? `onnxruntime-node CPU EP (${threads} threads)` : 'onnxruntime-node WebGPU EP', ep === 'cpu' ? 'cpu' : 'webgpu', ort, opts, false);
 }
 
@@ -131,7 +138,7 @@ export async function ortWebEngine(): Promise<Engine> {
   }
   const ort = (await import('onnxruntime-web/webgpu')) as unknown as Ort & { env: { wasm: { numThreads: number } } };
   ort.env.wasm.numThreads = 1; // the wasm side only runs shape ops; worker threads add nothing here
-  return ortEngine('onnxruntime-web WebGPU EP (Node, Dawn)', 'webgpu', ort, { executionProviders: ['webgpu'], logSeverityLevel: 3 }, true);
+  return ortEngine('onnxruntime-web WebGPU EP (Node, Dawn)', 'webgpu', ort, { executionProviders: ['webgpu'], logSeverityLevel: 3, extra: NO_SPIN }, true);
 }
 
 export const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
@@ -151,7 +158,9 @@ class TorchWorker {
   private readonly replies: ((line: string) => void)[] = [];
   private readonly loaded = new Set<string>();
   constructor() {
-    this.proc = spawn(PYTHON, ['train/peers.py', 'serve'], { env: { ...process.env, OMP_NUM_THREADS: String(cpus().length) } });
+    this.proc = spawn(PYTHON, ['train/peers.py', 'serve'], {
+      env: { ...process.env, OMP_NUM_THREADS: String(cpus().length), OMP_WAIT_POLICY: 'PASSIVE' },
+    });
     this.proc.stderr.on('data', (d) => process.stderr.write(`[torch] ${d}`));
     createInterface({ input: this.proc.stdout }).on('line', (l) => this.replies.shift()?.(l));
   }
