@@ -6,7 +6,7 @@ import { scale } from '../kernels/elementwise.js';
 import type { StableDiffusionModel } from './load_pipeline.js';
 import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
 import type { NoiseModel } from '../sampler/guidance.js';
-import type { TaskModels } from './tasks.js';
+import type { NoiseModelVjp, TaskModels } from './tasks.js';
 
 export function taskModels(ctx: GpuContext, sd: StableDiffusionModel): TaskModels {
   const { unet, vae, text_encoder: te, tokenizer } = sd;
@@ -15,6 +15,7 @@ export function taskModels(ctx: GpuContext, sd: StableDiffusionModel): TaskModel
   const embCache = new Map<string, Float32Array>();
 
   const noiseModel: NoiseModel = async (x, t, context) => unet.forward(ctx, x, Array(x.shape[0]).fill(t), context);
+  const noiseModelVjp: NoiseModelVjp = async (x, t, context, u) => unet.vjp(ctx, x, Array(x.shape[0]).fill(t), context, u);
 
   const codec: LatentCodec = {
     scalingFactor: sf,
@@ -38,6 +39,7 @@ export function taskModels(ctx: GpuContext, sd: StableDiffusionModel): TaskModel
     codec,
     latentChannels: sd.configs.unet.in_channels,
     noiseModel,
+    noiseModelVjp,
     async encodePrompts(c: GpuContext, prompts: string[]): Promise<GpuTensor> {
       // Embeddings of a prompt never change: keep them on the host and re-upload (cheap).
       const ids = prompts.map((p) => tokenizer.encode(p).inputIds);

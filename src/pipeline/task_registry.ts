@@ -122,7 +122,14 @@ export function validateRequest(r: RequestFields, env: { factor: number; hasStyl
   if (!isInt(steps) || steps < LIMITS.steps[0] || steps > LIMITS.steps[1]) bad('steps', `{steps} must be an integer in 1..1000 (got ${steps})`);
   else if (!ddim && 1000 % steps !== 0) bad('steps', `{steps} must divide 1000 for the constrained sampler (got ${steps}); e.g. 10, 20, 25, 50`);
   if (!isInt(K) || K < LIMITS.K[0] || K > LIMITS.K[1]) bad('K', `{K} must be an integer in 0..100 (got ${K})`);
-  else if ((method === 'newton' || method === 'no-jacobian') && K < 1) bad('K', `{method} ${method} needs {K} >= 1`);
+  else if ((method === 'newton' || method === 'no-jacobian' || method === 'dps') && K < 1) bad('K', `{method} ${method} needs {K} >= 1`);
+  // dps (issue 15): J^T d needs the UNet's VJP, which exists unguided; pixel-space constraints would
+  // need the VAE decoder's VJP too (and style the CLIP tower's under it), which Tether does not have
+  if (method === 'dps') {
+    if (r.task !== 'inpaint' || r.inpaintSpace === 'pixel') bad('method', `{method} dps is latent-space inpainting only (its pixel-space constraints would need a VAE-decoder VJP, not implemented); got ${r.task}${r.task === 'inpaint' ? ' with {inpaintSpace} pixel' : ''}`);
+    if ((r.guidance ?? d.guidance) !== 1) bad('guidance', '{method} dps runs without classifier-free guidance ({guidance} 1)');
+    if (r.styleImage) bad('method', '{method} dps cannot guide style (it would need the VAE-decoder VJP)');
+  }
   const lr = r.lr ?? d.lr;
   if (!(Array.isArray(lr) ? lr.length === 2 && lr.every((v) => v > 0 && Number.isFinite(v)) : lr > 0 && Number.isFinite(lr))) {
     bad('lr', `{lr} must be a positive number or a [from, to] pair of them (got ${JSON.stringify(lr)})`);

@@ -5,7 +5,10 @@ import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { mul } from '../kernels/elementwise.js';
 import { sampleConstrained } from '../sampler/constrained_sampler.js';
-import type { Denoise, Progress, SamplerSettings } from '../sampler/types.js';
+import type { Denoise, DenoiseVjp, Progress, SamplerSettings } from '../sampler/types.js';
+
+/** u [B, 4, h, w] -> J_eps^T u at (x, t, context) */
+export type NoiseModelVjp = (x: GpuTensor, t: number, context: GpuTensor, u: GpuTensor) => Promise<GpuTensor>;
 import type { Constraint } from '../sampler/constraints/constraint.js';
 import { InpaintConstraint, latentMask } from '../sampler/constraints/inpaint.js';
 import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
@@ -15,6 +18,7 @@ import {
 } from '../sampler/constraints/pixel_operators.js';
 import { sampleDdim } from '../sampler/ddim_sampler.js';
 import { makeDenoise, type Guidance, type NoiseModel } from '../sampler/guidance.js';
+import { concat0 } from '../kernels/tensor_ops.js';
 import type { NoiseSource } from '../sampler/noise.js';
 import { Tracer } from '../sampler/tracer.js';
 import { withStyle, type StyleRequest } from './style_task.js';
@@ -31,6 +35,8 @@ export interface TaskModels {
   readonly codec: LatentCodec;
   readonly latentChannels: number;
   readonly noiseModel: NoiseModel;
+  /** J_eps^T u w.r.t. x (the UNet's VJP), for method 'dps' */
+  readonly noiseModelVjp?: NoiseModelVjp;
   /** prompts -> [B, 77, C] embeddings */
   encodePrompts(ctx: GpuContext, prompts: string[]): Promise<GpuTensor>;
 }
@@ -117,6 +123,12 @@ async function runFrozen(ctx: GpuContext, m: TaskModels, req: TaskRequest): Prom
   const wantsCfg = req.guidance && !(req.guidance.form === 'newton' ? req.guidance.scale === 0 : req.guidance.scale === 1);
   const uncond = wantsCfg ? await m.encodePrompts(ctx, [req.negativePrompt ?? '']) : null;
   const denoise = makeDenoise(ctx, m.noiseModel, cond, uncond, wantsCfg ? req.guidance! : null);
+  // method 'dps' (unguided only; validateRequest refuses it with guidance): the context repeated per sample
+  const vjp = m.noiseModelVjp;
+  const denoiseVjp: DenoiseVjp | undefined = vjp && !wantsCfg ? async (x, t, u) => ctx.scope(async () => {
+    const B = x.shape[0];
+    return vjp(x, t, B === 1 ? cond : concat0(ctx, Array<GpuTensor>(B).fill(cond)), u);
+  }) : undefined;
 
   // 2. the constraint
   const constraint = await withStyle(ctx, m, req, await buildConstraint(ctx, m, req, outH, outW));
@@ -129,7 +141,7 @@ async function runFrozen(ctx: GpuContext, m: TaskModels, req: TaskRequest): Prom
         { onProgress: req.onProgress, signal: req.signal, trace: req.trace }));
     } else {
       ({ latent, evals, calls } = await sampleConstrained(ctx, {
-        denoise, constraint, noise: req.noise, latentShape, settings: req.settings,
+        denoise, denoiseVjp, constraint, noise: req.noise, latentShape, settings: req.settings,
         trace: req.trace, onProgress: req.onProgress, signal: req.signal,
       }));
     }

@@ -15,7 +15,7 @@ import type { TaskModels, TaskRequest } from './tasks.js';
 /** What decides the shape classes of a run (not the data, the seed or the learning rates). */
 export function runSignature(m: TaskModels, req: TaskRequest): string {
   const s = req.settings;
-  const inner = s.method === 'newton' || s.method === 'no-jacobian' ? Math.min(s.K, 1) : 0;
+  const inner = s.method === 'newton' || s.method === 'no-jacobian' || s.method === 'dps' ? Math.min(s.K, 1) : 0;
   return JSON.stringify({
     model: m.id ?? '', task: req.task, image: req.image?.shape ?? null, mask: req.mask?.shape ?? null,
     size: req.task === 'generate' ? [req.count ?? 1, req.width ?? 512, req.height ?? 512] : null,

@@ -71,6 +71,12 @@ function diffusionStep(ctx: GpuContext, req: SampleRequest, s: StepScalars,
       o.counts.evals += x.shape[0]; o.counts.calls++;
       return eps;
     },
+    epsVjp: req.denoiseVjp && (async (x, u) => {
+      req.signal?.throwIfAborted();
+      const g = await req.denoiseVjp!(x, s.t, u);
+      o.counts.evals += x.shape[0]; o.counts.calls++;                       // its tape forward is an evaluation
+      return g;
+    }),
     x0: (x, eps) => x0Estimate(ctx, x, eps, s),
     async evaluate(x) {
       const eps = await step.eps(x);

@@ -4,6 +4,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import type { Constraint } from './constraints/constraint.js';
+import { dps } from './inner/dps.js';
 import { exactNewton } from './inner/exact.js';
 import { fusedNewton } from './inner/fused.js';
 import type { InnerMethod } from './inner/inner_method.js';
@@ -27,6 +28,7 @@ export function methodPlan(cfg: SamplerSettings, constraint: Constraint | undefi
   switch (cfg.method) {
     case 'newton': return { inner: cfg.schedule === 'exact' ? exactNewton : fusedNewton, K: cfg.K };
     case 'no-jacobian': return { inner: noJacobian, K: cfg.K };
+    case 'dps': return { inner: dps, K: cfg.K };
     case 'replace': return { inner: null, K: 0, afterUpdate: replaceKnown(constraint!) };
     case 'none': return { inner: null, K: 0 };
   }

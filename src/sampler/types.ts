@@ -8,12 +8,15 @@ import type { SamplerObserver } from './observer.js';
 /** eps(x, t) for a batch: [B, 4, h, w] -> [B, 4, h, w] (guidance, if any, happens inside). */
 export type Denoise = (x: GpuTensor, t: number) => Promise<GpuTensor>;
 
+/** J_eps^T u at (x, t), u [B, 4, h, w] -> [B, 4, h, w]: the noise model's VJP w.r.t. x (method 'dps' only). */
+export type DenoiseVjp = (x: GpuTensor, t: number, u: GpuTensor) => Promise<GpuTensor>;
+
 /**
  * newton: the paper's inexact Newton steps (ours: two schedules, below). Baselines in the same
  * loop: no-jacobian (move along d itself), replace (paste the noised known latent after each
- * update), none (plain DDIM-form sampling).
+ * update), none (plain DDIM-form sampling), dps (the gradient direction J^T d: inner/dps.ts).
  */
-export type Method = 'newton' | 'no-jacobian' | 'replace' | 'none';
+export type Method = 'newton' | 'no-jacobian' | 'replace' | 'none' | 'dps';
 /** exact: the authors' order, 1 + 2K evaluations per step; fused (ours): K + 2, K of them batched. */
 export type Schedule = 'exact' | 'fused';
 
@@ -34,6 +37,8 @@ export interface Progress { step: number; steps: number; t: number; evals: numbe
 
 export interface SampleRequest {
   denoise: Denoise;
+  /** needed by method 'dps' only */
+  denoiseVjp?: DenoiseVjp;
   constraint?: Constraint;
   noise: NoiseSource;
   /** [N, 4, h, w] */

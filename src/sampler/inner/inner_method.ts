@@ -24,6 +24,8 @@ export interface DiffusionStep {
   eps(x: GpuTensor): Promise<GpuTensor>;
   /** x0(x) = (x - sqrt(1 - ab) eps) / sqrt(ab) */
   x0(x: GpuTensor, eps: GpuTensor): GpuTensor;
+  /** J_eps^T u at x (one counted call: a tape forward and its backward); present when the caller gave a denoiseVjp */
+  epsVjp?(x: GpuTensor, u: GpuTensor): Promise<GpuTensor>;
   /** eps and x0 at x */
   evaluate(x: GpuTensor): Promise<StepState>;
   /** the constraint's error direction d at x0; `o` names its intermediates */
