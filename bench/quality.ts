@@ -47,6 +47,8 @@ const ALL_METHODS: { name: string; method: Method; schedule: Schedule; space?: I
   { name: 'newton-exact-pixel', method: 'newton', schedule: 'exact', space: 'pixel' },
   { name: 'newton-fused-pixel', method: 'newton', schedule: 'fused', space: 'pixel' },
   { name: 'no-jacobian-pixel', method: 'no-jacobian', schedule: 'exact', space: 'pixel' },
+  // dps (issue 15): the gradient baseline, J^T d by the UNet's VJP; latent inpainting only ('space' keeps it to the inpainting cases)
+  { name: 'dps', method: 'dps', schedule: 'exact', space: 'latent' },
   { name: 'unconstrained', method: 'none', schedule: 'exact' },
 ];
 const wanted = opt('methods', '').split(',').filter(Boolean);
@@ -97,7 +99,7 @@ const taskOf = (kind: CaseKind): TaskId => (kind.startsWith('inpaint') ? 'inpain
 
 /** Inner steps and learning rate of a case and method: --K / --lr, else the task table's defaults. */
 function caseSettings(kind: CaseKind, method: Method, kArg = K_ARG, lrArg = LR_ARG): { K: number; lr: number | [number, number] } {
-  const inner = method === 'newton' || method === 'no-jacobian';
+  const inner = method === 'newton' || method === 'no-jacobian' || method === 'dps';
   const d = TASKS[taskOf(kind)].defaults;
   const K = !inner ? 0 : kArg ? Number(kArg) : d.K;
   const lrs = lrArg ? lrArg.split(':').map(Number) : Array.isArray(d.lr) ? d.lr : [d.lr];
