@@ -46,6 +46,9 @@ export function attentionVariant(ctx: GpuContext, D: number): AttentionVariant {
   return ctx.adapter.isFallbackAdapter && canUseSg(ctx, D) ? 'sg' : 'tiled';
 }
 
+/** An operand read as rows of one buffer: row r's C channels start at element off + r * rowStride. */
+export interface AttnOperand { t: GpuTensor; off: number; rowStride: number }
+
 /**
  * q: [B, Nq, heads*D], k, v: [B, Nk, heads*D] (token-major, heads interleaved in channels, as
  * Linear produces them) -> [B, Nq, heads*D] = softmax(scale * q k^T) v per (batch, head).
@@ -55,20 +58,38 @@ export function attention(ctx: GpuContext, q: GpuTensor, k: GpuTensor, v: GpuTen
     `attention: q, k, v must be [B, N, heads*D] (got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)})`);
   const [B, Nq, C] = q.shape;
   const [Bk, Nk, Ck] = k.shape;
-  const { heads } = opts;
-  check(Number.isInteger(heads) && heads >= 1 && C % heads === 0, `attention: ${C} channels do not split into ${heads} heads`);
   check(Bk === B && Ck === C && k.shape.every((d, i) => d === v.shape[i]),
     `attention: k ${shapeStr(k.shape)} and v ${shapeStr(v.shape)} must be [${B}, Nk, ${C}]`);
-  check(q.dtype === k.dtype && q.dtype === v.dtype, `attention: dtypes differ (${q.dtype}, ${k.dtype}, ${v.dtype})`);
+  const dense = (t: GpuTensor): AttnOperand => ({ t, off: 0, rowStride: C });
+  return attentionSlices(ctx, dense(q), dense(k), dense(v), { B, Nq, Nk, C }, opts);
+}
+
+/**
+ * attention on column slices of row-major buffers (a fused QKV projection [B, N, 3C], or one
+ * bank of every cross-attention K/V [B, M, sum 2C]): no split copies. Output dense [B, Nq, C].
+ */
+export function attentionSlices(ctx: GpuContext, q: AttnOperand, k: AttnOperand, v: AttnOperand,
+                                dims: { B: number; Nq: number; Nk: number; C: number }, opts: AttentionOptions): GpuTensor {
+  const { B, Nq, Nk, C } = dims;
+  const { heads } = opts;
+  check(Number.isInteger(heads) && heads >= 1 && C % heads === 0, `attention: ${C} channels do not split into ${heads} heads`);
+  for (const [name, x, rows] of [['q', q, B * Nq], ['k', k, B * Nk], ['v', v, B * Nk]] as const) {
+    check(x.rowStride >= C && x.off + (rows - 1) * x.rowStride + C <= x.t.size,
+      `attention: ${name} rows (off ${x.off}, stride ${x.rowStride}, ${rows} x ${C}) outside ${shapeStr(x.t.shape)}`);
+  }
+  check(q.t.dtype === k.t.dtype && q.t.dtype === v.t.dtype, `attention: dtypes differ (${q.t.dtype}, ${k.t.dtype}, ${v.t.dtype})`);
   check(B * heads <= ctx.limits.maxComputeWorkgroupsPerDimension, `attention: B*heads = ${B * heads} workgroup rows is too many`);
   const D = C / heads;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const causal = opts.causal ? 1 : 0;
-  const variant = opts.variant ?? attentionVariant(ctx, D);
-  const out = ctx.alloc(q.shape, q.dtype);
-  const types = { types: { T: q.dtype, W: q.dtype } };
+  // the subgroup kernel reads 4-vectors: offsets and strides must be multiples of 4
+  const aligned = [q, k, v].every((x) => x.off % 4 === 0 && x.rowStride % 4 === 0);
+  const variant = opts.variant ?? (aligned ? attentionVariant(ctx, D) : 'tiled');
+  const out = ctx.alloc([B, Nq, C], q.t.dtype);
+  const types = { types: { T: q.t.dtype, W: q.t.dtype } };
+  const bind = { q: q.t, k: k.t, v: v.t, o: out };
   if (variant === 'sg') {
-    check(canUseSg(ctx, D), `attention: the subgroup kernel needs subgroups and D % 4 == 0, D <= ${4 * SG_QMAX} (D=${D})`);
+    check(canUseSg(ctx, D) && aligned, `attention: the subgroup kernel needs subgroups, D % 4 == 0, D <= ${4 * SG_QMAX} (D=${D}) and 4-aligned slices`);
     const D4 = D / 4;
     const SG = Math.min(ctx.adapter.subgroupMinSize, SG_MAX);
     // R query rows per invocation: more rows = fewer loads per FMA, bounded by the register arrays.
@@ -79,7 +100,8 @@ export function attention(ctx: GpuContext, q: GpuTensor, k: GpuTensor, v: GpuTen
     const unit = Math.max(SG, ctx.adapter.subgroupMaxSize);
     let WG = unit;
     while (WG * 2 <= Math.max(64, unit) && WG * R < Nq) WG *= 2;
-    ctx.dispatch(attentionSgKernel, { q, k, v, o: out }, { Nq, Nk, heads, D4, scale, causal },
+    const sl = { q_off: q.off / 4, q_rs: q.rowStride / 4, k_off: k.off / 4, k_rs: k.rowStride / 4, v_off: v.off / 4, v_rs: v.rowStride / 4 };
+    ctx.dispatch(attentionSgKernel, bind, { Nq, Nk, heads, D4, scale, causal, ...sl },
       [Math.ceil(Nq / (WG * R)), B * heads], { ...types, overrides: { WG, R, SG } });
   } else {
     const D4 = Math.ceil(D / 4);
@@ -87,7 +109,8 @@ export function attention(ctx: GpuContext, q: GpuTensor, k: GpuTensor, v: GpuTen
     let BK = TILED_BKMAX;
     while (BK > 1 && 2 * BK * D4 * 16 > TILED_SMEM) BK /= 2;
     const WG = 64;
-    ctx.dispatch(attentionTiledKernel, { q, k, v, o: out }, { Nq, Nk, heads, D, scale, causal },
+    const sl = { q_off: q.off, q_rs: q.rowStride, k_off: k.off, k_rs: k.rowStride, v_off: v.off, v_rs: v.rowStride };
+    ctx.dispatch(attentionTiledKernel, bind, { Nq, Nk, heads, D, scale, causal, ...sl },
       [Math.ceil(Nq / WG), B * heads], { ...types, overrides: { WG, BK, D4, KT: BK * D4 } });
   }
   return out;

@@ -36,6 +36,12 @@ export interface Conv2dOptions {
   /** [N, O, Ho, Wo], added in the epilogue */
   residual?: GpuTensor;
   /**
+   * a per-(sample, output channel) term added in the epilogue, t[off + n*stride + o] (the UNet
+   * resnets' time-embedding projection, read from one batched [N, sum O] GEMM): saves the
+   * broadcast add's dispatch and its full-tensor pass. Not with `residual`.
+   */
+  channelBias?: ChannelBias;
+  /**
    * force an algorithm: a conv kernel (for any kernel size), or 'gemm' (1x1 stride-1 unpadded
    * only) with `gemmVariant`; default: 1x1 -> 'gemm', else measured per adapter and shape class
    */
@@ -43,6 +49,8 @@ export interface Conv2dOptions {
   /** the matmul variant of the 'gemm' route (default: measured) */
   gemmVariant?: MatmulVariant;
 }
+
+export interface ChannelBias { t: GpuTensor; off: number; stride: number }
 
 /** The geometry of one conv call, in the kernels' Params names. */
 export interface ConvGeometry {
@@ -114,28 +122,33 @@ export function pointwiseGemm(g: ConvGeometry, x: GpuTensor, w: GpuTensor, y: Gp
 
 /** The dispatch of one conv with one choice (whole tensors bound, offsets 0). */
 export function conv2dChoicePlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, y: GpuTensor,
-                                 choice: Conv2dChoice, bias?: GpuTensor, residual?: GpuTensor): DispatchPlan {
+                                 choice: Conv2dChoice, bias?: GpuTensor, residual?: GpuTensor, cb?: ChannelBias): DispatchPlan {
   if (choice.startsWith('gemm/')) {
     check(isPointwise(g), `conv2d: '${choice}' takes 1x1 stride-1 unpadded convs only`);
+    check(!cb, 'conv2d: a channel bias needs a conv kernel, not the GEMM route');
     return gemmPlan(ctx, pointwiseGemm(g, x, w, y, bias, residual), choice.slice(5) as MatmulVariant);
   }
-  return conv2dPlan(ctx, g, x, w, y, choice as Conv2dVariant, bias, residual);
+  return conv2dPlan(ctx, g, x, w, y, choice as Conv2dVariant, bias, residual, cb);
 }
 
 /** The dispatch of one conv with one variant (whole tensors bound, offsets 0). */
 export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, y: GpuTensor,
-                           variant: Conv2dVariant, bias?: GpuTensor, residual?: GpuTensor): DispatchPlan {
+                           variant: Conv2dVariant, bias?: GpuTensor, residual?: GpuTensor, cb?: ChannelBias): DispatchPlan {
   check(!bias || bias.dtype === w.dtype, `conv2d: bias is ${bias?.dtype}, weights ${w.dtype}`);
   check(!residual || residual.dtype === x.dtype, `conv2d: residual is ${residual?.dtype}, activations ${x.dtype}`);
+  check(!cb || (!residual && cb.t.dtype === x.dtype && cb.off + (g.N - 1) * cb.stride + g.O <= cb.t.size),
+    `conv2d: channel bias ${cb && shapeStr(cb.t.shape)} (off ${cb?.off}, stride ${cb?.stride}) for [${g.N}, ${g.O}] (not with a residual)`);
+  // the channel bias rides in the residual binding (flag 8), so no kernel gains a binding
+  if (cb) residual = cb.t;
   const M = g.N * g.Ho * g.Wo;
   const params = {
     M, O: g.O, C: g.C, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW, stride: g.stride,
     pad_t: g.pad[0], pad_l: g.pad[2], x_off: 0, x_sn: g.C * g.H * g.W, w_off: 0, w_so: g.C * g.KH * g.KW,
-    y_off: 0, y_sn: g.O * g.Ho * g.Wo, r_off: 0, bias_off: 0,
-    flags: (bias ? 1 : 0) | (residual ? 2 : 0),
+    y_off: 0, y_sn: g.O * g.Ho * g.Wo, r_off: cb?.off ?? 0, bias_off: 0,
+    flags: (bias ? 1 : 0) | (cb ? 8 : residual ? 2 : 0), r_sn: cb?.stride ?? 0,
   };
   const dummy = dummyTensor(ctx);
-  if (variant === 'rows') return rowsPlan(ctx, g, x, w, y, bias ?? dummy, residual ?? dummy, params.flags);
+  if (variant === 'rows') return rowsPlan(ctx, g, x, w, y, bias ?? dummy, residual ?? dummy, params.flags, params.r_off, params.r_sn);
   const bindings: Record<string, GpuTensor> = { x, w, bias: bias ?? dummy, residual: residual ?? dummy, y };
   let kernel = conv2dTiledKernel, overrides: Record<string, number> = {}, cols: number, rows: number;
   if (variant === 'tiled') {
@@ -158,13 +171,13 @@ export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: Gp
 }
 
 function rowsPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, y: GpuTensor, bias: GpuTensor,
-                  residual: GpuTensor, flags: number): DispatchPlan {
+                  residual: GpuTensor, flags: number, rOff = 0, rSn = 0): DispatchPlan {
   check(ctx.hasSubgroups && rowsFits(g), `conv2d: the rows variant does not fit x [${g.N},${g.C},${g.H},${g.W}], ` +
     `O ${g.O}, ${g.KH}x${g.KW} stride ${g.stride} pad [${g.pad}] (needs subgroups, O and W multiples of 4, stride 1 or 2)`);
   const blocks = g.N * g.Ho * Math.ceil(g.Wo / 8), WG = laneWorkgroup(ctx);
   const params = {
     M: blocks, O: g.O, C: g.C, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, pad_t: g.pad[0], x_off: 0, x_sn: g.C * g.H * g.W,
-    y_off: 0, y_sn: g.O * g.Ho * g.Wo, r_off: 0, bias_off: 0, flags,
+    y_off: 0, y_sn: g.O * g.Ho * g.Wo, r_off: rOff, bias_off: 0, flags, r_sn: rSn,
   };
   const overrides = { WG, KH: g.KH, KW: g.KW, S: g.stride, PL: g.pad[2], NSEG: g.stride === 1 ? 4 : 6 };
   const bindings = { x4: x, wt4: convWeightsTransposed(ctx, w), bias, residual, y };
@@ -218,12 +231,13 @@ export function conv2d(ctx: GpuContext, x: GpuTensor, w: GpuTensor, bias?: GpuTe
     `conv2d: residual ${opts.residual && shapeStr(opts.residual.shape)} for output ${shapeStr(outShape)}`);
   const y = ctx.alloc(outShape, x.dtype);
   const forced = opts.variant;
+  check(!opts.channelBias || !isPointwise(g), 'conv2d: a channel bias on a 1x1 conv is not implemented (the GEMM route has no flag 8)');
   if (forced === 'gemm') {
     check(isPointwise(g), `conv2d: the 'gemm' route takes 1x1 stride-1 unpadded convs only`);
     gemm(ctx, pointwiseGemm(g, x, w, y, bias, opts.residual), opts.gemmVariant);  // measured unless given
     return y;
   }
   const choice = forced ?? selectVariant(ctx, conv2dTuneRequest(ctx, g, { T: x.dtype, W: w.dtype }), provisionalConv2d(ctx, g));
-  recordPlan(ctx, conv2dChoicePlan(ctx, g, x, w, y, choice, bias, opts.residual));
+  recordPlan(ctx, conv2dChoicePlan(ctx, g, x, w, y, choice, bias, opts.residual, opts.channelBias));
   return y;
 }

@@ -1,7 +1,7 @@
 // nn.Conv2d over the implicit-GEMM conv kernel (NCHW activations, [O, C, kh, kw] weights).
 import type { GpuContext } from '../gpu/context.js';
 import { check, shapeStr, type GpuTensor } from '../gpu/tensor.js';
-import { conv2d } from '../kernels/conv2d.js';
+import { conv2d, type ChannelBias } from '../kernels/conv2d.js';
 import type { Weights } from '../weights/weights.js';
 import { destroyParams, loadParam, type ParamOptions } from './param.js';
 
@@ -28,11 +28,14 @@ export class Conv2d {
     return new Conv2d(weight, bias, inChannels, outChannels, kernelSize, opts.stride ?? 1, opts.pad ?? 0);
   }
 
-  /** x: [N, C, H, W] -> [N, O, Ho, Wo]; `residual` [N, O, Ho, Wo] is added in the epilogue. */
-  forward(ctx: GpuContext, x: GpuTensor, residual?: GpuTensor): GpuTensor {
+  /**
+   * x: [N, C, H, W] -> [N, O, Ho, Wo]; `residual` [N, O, Ho, Wo] or a per-(sample, channel)
+   * `channelBias` is added in the epilogue.
+   */
+  forward(ctx: GpuContext, x: GpuTensor, residual?: GpuTensor, channelBias?: ChannelBias): GpuTensor {
     check(x.shape.length === 4 && x.shape[1] === this.inChannels,
       `Conv2d(${this.inChannels} -> ${this.outChannels}): input ${shapeStr(x.shape)}`);
-    return conv2d(ctx, x, this.weight, this.bias, { stride: this.stride, pad: this.pad, residual });
+    return conv2d(ctx, x, this.weight, this.bias, { stride: this.stride, pad: this.pad, residual, channelBias });
   }
 
   destroy(ctx: GpuContext): void {

@@ -13,6 +13,7 @@ import { addChunks, conv2dChunks, destroySlices, normSiluChunks } from './chunke
 import { Conv2d } from './conv2d.js';
 import { GroupNorm } from './group_norm.js';
 import { Linear } from './linear.js';
+import type { LinearBank } from './linear_bank.js';
 import type { ParamOptions } from './param.js';
 import { tapped, type Tap } from './tap.js';
 import type { Weights } from '../weights/weights.js';
@@ -25,6 +26,12 @@ export interface ResnetOptions extends ParamOptions {
 }
 
 export class ResnetBlock2D {
+  /**
+   * Set by the UNet: this block's time_emb_proj is member `index` of a bank that projects
+   * SiLU(temb) for every resnet in one GEMM; used when the bank holds this forward's tembAct.
+   */
+  tembBank?: { bank: LinearBank; index: number };
+
   private constructor(
     readonly norm1: GroupNorm, readonly conv1: Conv2d, readonly time_emb_proj: Linear | undefined,
     readonly norm2: GroupNorm, readonly conv2: Conv2d, readonly conv_shortcut: Conv2d | undefined,
@@ -64,9 +71,19 @@ export class ResnetBlock2D {
     // each is freed as soon as the next op has read it (a scope would hold them all to the end).
     // 1. h = conv1(silu(norm1(x)))
     const a = normSiluChunks(ctx, this.norm1, x, tap, 'norm1');
+    // 2. h = h + time_emb_proj(silu(temb))[:, :, None, None]  (UNet): untapped, the projection
+    //    (from the UNet's bank, else its own GEMM) is a per-(sample, channel) term of conv1's epilogue
+    if (this.time_emb_proj && !tap && a.single && outSplit.length === 1) {
+      const slice = this.tembBank?.bank.peek(tembAct!, this.tembBank.index);
+      const t = slice ? undefined : ctx.within('time_emb_proj', () => this.time_emb_proj!.forward(ctx, tembAct!));
+      const cb = slice ?? { t: t!, off: 0, stride: this.outChannels };
+      const h1 = ctx.within('conv1', () => this.conv1.forward(ctx, a.parts[0]!, undefined, cb));
+      ctx.release(t);
+      a.release(ctx);
+      return this.finishForward(ctx, x, ChannelChunks.of(h1), outSplit, tap);
+    }
     let h = tapped(ctx, tap, 'conv1', () => conv2dChunks(ctx, this.conv1, a, outSplit));
     a.release(ctx);
-    // 2. h = h + time_emb_proj(silu(temb))[:, :, None, None]  (UNet)
     if (this.time_emb_proj) {
       // per-channel temb would need column slices per chunk; the UNet never splits (NO_SPLIT)
       check(h.single, 'ResnetBlock2D: a time embedding on split activations is not implemented');
@@ -76,6 +93,11 @@ export class ResnetBlock2D {
       h.release(ctx);
       h = ht;
     }
+    return this.finishForward(ctx, x, h, outSplit, tap);
+  }
+
+  /** Steps 3-4 from h = conv1(...) + temb term; releases h. */
+  private finishForward(ctx: GpuContext, x: ChannelChunks, h: ChannelChunks, outSplit: number[], tap?: Tap): ChannelChunks {
     // 3. h = conv2(silu(norm2(h)))  (dropout 0)
     const b = normSiluChunks(ctx, this.norm2, h, tap, 'norm2');
     h.release(ctx);

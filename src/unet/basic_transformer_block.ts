@@ -25,7 +25,7 @@ export class BasicTransformerBlock {
     const attn = { weightDtype: opts.weightDtype, arena: opts.arena, heads: opts.heads, dimHead: opts.dimHead, qkvBias: 'auto' as const };
     const m = await Promise.all([
       LayerNorm.load(ctx, w.at('norm1'), dim, { ...opts, eps: 1e-5 }),
-      Attention.load(ctx, w.at('attn1'), dim, attn),
+      Attention.load(ctx, w.at('attn1'), dim, { ...attn, fuseQkv: true }),
       LayerNorm.load(ctx, w.at('norm2'), dim, { ...opts, eps: 1e-5 }),
       Attention.load(ctx, w.at('attn2'), dim, { ...attn, crossAttentionDim: opts.crossAttentionDim }),
       LayerNorm.load(ctx, w.at('norm3'), dim, { ...opts, eps: 1e-5 }),

@@ -2,6 +2,7 @@
 // input, use_linear_projection=False (proj_in/proj_out are 1x1 convs on NCHW), GroupNorm eps 1e-6.
 import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { gemm } from '../kernels/matmul.js';
 import { transpose } from '../kernels/transpose.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { GroupNorm } from '../nn/group_norm.js';
@@ -40,6 +41,7 @@ export class Transformer2DModel {
   /** x: [B, C, H, W], context: [B, M, Ccross] -> [B, C, H, W] (= x + proj_out(...)). x is not released. */
   forward(ctx: GpuContext, x: GpuTensor, context: GpuTensor, tap?: Tap): GpuTensor {
     const [B, C, H, W] = x.shape as [number, number, number, number];
+    if (!tap) return this.forwardFused(ctx, x, context);
     // 1. input: norm -> proj_in (NCHW) -> tokens [B, H*W, C]
     const n = tapped(ctx, tap, 'norm', () => this.norm.forward(ctx, x));
     const p = tapped(ctx, tap, 'proj_in', () => this.proj_in.forward(ctx, n));
@@ -57,6 +59,35 @@ export class Transformer2DModel {
     ctx.release(t);
     const y = withResidual(ctx, tap, 'proj_out', x, (r) => this.proj_out.forward(ctx, back, r));
     ctx.release(back);
+    return y;
+  }
+
+  /**
+   * forward without taps: proj_in and proj_out are GEMMs whose strides do the NCHW <-> token-major
+   * layout change (proj_in writes tokens [B, HW, C] from NCHW pixels, proj_out reads tokens and
+   * writes NCHW with x added in its epilogue), so neither transpose is dispatched.
+   */
+  private forwardFused(ctx: GpuContext, x: GpuTensor, context: GpuTensor): GpuTensor {
+    const [B, C, H, W] = x.shape as [number, number, number, number];
+    const HW = H * W;
+    const n = ctx.within('norm', () => this.norm.forward(ctx, x));
+    let t = ctx.alloc([B, HW, C], x.dtype);
+    ctx.within('proj_in', () => gemm(ctx, {
+      batch: B, M: HW, N: C, K: C, a: n, aSb: C * HW, aSm: 1, aSk: HW,
+      b: this.proj_in.weight, bSb: 0, bSn: C, bSk: 1, y: t, ySb: HW * C, ySm: C, ySn: 1, bias: this.proj_in.bias,
+    }));
+    ctx.release(n);
+    this.transformer_blocks.forEach((block, k) => {
+      const y = ctx.within(`transformer_blocks.${k}`, () => block.forward(ctx, t, context));
+      ctx.release(t);
+      t = y;
+    });
+    const y = ctx.alloc(x.shape, x.dtype);
+    ctx.within('proj_out', () => gemm(ctx, {
+      batch: B, M: HW, N: C, K: C, a: t, aSb: HW * C, aSm: C, aSk: 1,
+      b: this.proj_out.weight, bSb: 0, bSn: C, bSk: 1, y, ySb: C * HW, ySm: 1, ySn: HW, bias: this.proj_out.bias, residual: x,
+    }));
+    ctx.release(t);
     return y;
   }
 

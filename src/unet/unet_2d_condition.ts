@@ -18,6 +18,7 @@ import { normSilu } from '../nn/chunked_ops.js';
 import { tapped, type Tap } from '../nn/tap.js';
 import { UNetMidBlock2DCrossAttn } from './unet_mid_block_2d_cross_attn.js';
 import { UpBlock2D } from './up_block_2d.js';
+import { buildFusions, destroyFusions, type UNetFusions } from './fusions.js';
 import { unetVjp } from './vjp/unet_vjp.js';
 
 /**
@@ -36,14 +37,17 @@ type UpBlock = CrossAttnUpBlock2D | UpBlock2D;
 
 export class UNet2DConditionModel {
   readonly time_proj: Timesteps;
+  /** load-time weight concatenations for fewer dispatches (fusions.ts) */
+  private readonly fusions: UNetFusions;
 
   private constructor(
-    readonly config: UNet2DConditionConfig, readonly weightDtype: DType,
+    ctx: GpuContext, readonly config: UNet2DConditionConfig, readonly weightDtype: DType,
     readonly time_embedding: TimestepEmbedding, readonly conv_in: Conv2d,
     readonly down_blocks: readonly DownBlock[], readonly mid_block: UNetMidBlock2DCrossAttn,
     readonly up_blocks: readonly UpBlock[], readonly conv_norm_out: GroupNorm, readonly conv_out: Conv2d,
   ) {
     this.time_proj = new Timesteps(config.block_out_channels[0]!, config.flip_sin_to_cos, config.freq_shift);
+    this.fusions = buildFusions(ctx, [...down_blocks, mid_block, ...up_blocks]);
   }
 
   /**
@@ -94,6 +98,8 @@ export class UNet2DConditionModel {
       // every resnet applies SiLU to temb before its time_emb_proj: do it once here
       return ctx.within('time_embedding', () => unary(ctx, 'silu', temb));
     });
+    // every resnet's time_emb_proj in one GEMM (cached for this tembAct; the resnets read slices)
+    if (!tap) ctx.within('time_emb_proj', () => this.fusions.temb.project(ctx, tembAct));
 
     // 2. pre-process
     let h = tapped(ctx, tap, 'conv_in', () => this.conv_in.forward(ctx, x));
@@ -171,10 +177,20 @@ export class UNet2DConditionModel {
       Promise.all(downs),
       Promise.all(ups),
     ] as const);
-    return new UNet2DConditionModel(cfg, weightDtype, time_embedding, conv_in, down_blocks, mid_block, up_blocks, conv_norm_out, conv_out);
+    return new UNet2DConditionModel(ctx, cfg, weightDtype, time_embedding, conv_in, down_blocks, mid_block, up_blocks, conv_norm_out, conv_out);
+  }
+
+  /**
+   * Frees the cached projections (cross-attention K/V per context tensor, the time-embedding
+   * projection); the next forward recomputes them. destroy() frees them too.
+   */
+  clearCaches(ctx: GpuContext): void {
+    this.fusions.temb.clear(ctx);
+    this.fusions.crossKV?.clear(ctx);
   }
 
   destroy(ctx: GpuContext): void {
+    destroyFusions(ctx, this.fusions);
     this.time_embedding.destroy(ctx);
     this.conv_in.destroy(ctx);
     for (const b of this.down_blocks) b.destroy(ctx);

@@ -183,13 +183,45 @@ describe('UNet2DConditionModel batching and shapes', () => {
   }, T);
 
   gpuTest('peak pool memory is released: a second forward allocates no new buffers', async (ctx) => {
+    const before = ctx.pool.inUse;
     const unet = await loadGoldenUNet(ctx, 'folder', { weightDtype: 'f32' });
     const inp = await goldenInputs();
-    await runUNet(ctx, unet, inp);
+    // one context tensor for every call, as the sampler passes it: its cross-attention K/V are
+    // computed by the first forward and kept by the model (fusions.ts), so later calls allocate nothing
+    const x = ctx.upload(inp.sample, inp.sampleShape), e = ctx.upload(inp.ehs, inp.ehsShape);
+    const once = async () => { const y = unet.forward(ctx, x, inp.timesteps, e); await ctx.read(y); ctx.release(y); };
+    await once();
     const inUse = ctx.pool.inUse, owned = ctx.pool.owned;
-    await runUNet(ctx, unet, inp);
+    await once();
     expect(ctx.pool.inUse).toBe(inUse); // every intermediate went back to the pool
     expect(ctx.pool.owned).toBe(owned); // and was reused
+    // the caches go with the model: nothing of it stays in use
+    ctx.release(x, e);
+    unet.destroy(ctx);
+    expect(ctx.pool.inUse).toBe(before);
+  }, T);
+
+  gpuTest('cross-attention K/V cache: a new context is projected, not served from the old one', async (ctx) => {
+    const unet = await loadGoldenUNet(ctx, 'folder', { weightDtype: 'f32' });
+    const inp = await goldenInputs();
+    const x = ctx.upload(inp.sample, inp.sampleShape);
+    const run = async (ehs: Float32Array) => {
+      const e = ctx.upload(ehs, inp.ehsShape);
+      const y = unet.forward(ctx, x, inp.timesteps, e);
+      const out = await ctx.read(y);
+      ctx.release(y, e);  // released: its pooled buffer is handed to the next context, new contents
+      return out;
+    };
+    const swapped = rows(inp.ehs, inp.ehs.length / inp.ehsShape[0]!, [1, 0]);
+    const a = await run(inp.ehs);
+    const b = await run(swapped);
+    const a2 = await run(inp.ehs);
+    unet.clearCaches(ctx);
+    const bFresh = await run(swapped);  // projected from scratch
+    expect(compare(b, a, F32_TOL).ok).toBe(false);  // a stale K/V would have given a again
+    expectClose(b, bFresh, { atol: 0, rtol: 0, maxNmse: 0 });
+    expectClose(a2, a, { atol: 0, rtol: 0, maxNmse: 0 });
+    ctx.release(x);
     unet.destroy(ctx);
   }, T);
 });

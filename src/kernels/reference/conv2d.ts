@@ -6,6 +6,8 @@ export interface Conv2dRefOptions {
   pad?: number | [number, number, number, number];
   bias?: Float32Array;
   residual?: Float32Array;
+  /** per-(sample, output channel) term: channelBias.t[off + n*stride + o] */
+  channelBias?: { t: Float32Array; off: number; stride: number };
 }
 
 /** [top, bottom, left, right] from a symmetric pad or the 4-tuple. */
@@ -46,6 +48,8 @@ export function conv2dRef(x: Float32Array, xShape: readonly number[], w: Float32
           }
           const idx = ((n * O + o) * Ho + ho) * Wo + wo;
           if (opts.residual) acc += opts.residual[idx];
+          const cb = opts.channelBias;
+          if (cb) acc += cb.t[cb.off + n * cb.stride + o]!;
           y[idx] = acc;
         }
       }

@@ -18,7 +18,12 @@ const QMAX = 128u;       // vec4 per invocation for q (and for acc): R * D4 <= Q
 const SGMAX = 32u;
 const NEG = -1.0e30;     // finite "minus infinity": exp(NEG - m) == 0, never inf - inf = NaN
 
-struct Params { Nq: u32, Nk: u32, heads: u32, D4: u32, scale: f32, causal: u32 }
+// q/k/v rows start at *_off + row * *_rs (4-vectors): one fused QKV (or KV bank) buffer can be
+// bound three times, each operand a column slice of it; o is dense [B, Nq, heads*D].
+struct Params {
+  Nq: u32, Nk: u32, heads: u32, D4: u32, scale: f32, causal: u32,
+  q_off: u32, q_rs: u32, k_off: u32, k_rs: u32, v_off: u32, v_rs: u32,
+}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<T>>;
 @group(0) @binding(2) var<storage, read> k: array<vec4<T>>;
@@ -40,7 +45,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   var last: array<u32, RMAX>;   // last key this row may see: i when causal, else Nk - 1
   for (var r = 0u; r < R; r++) {
     let i = min(q0 + li + r * WG, p.Nq - 1u);
-    let base = (b * p.Nq + i) * C4 + h * D4;
+    let base = p.q_off + (b * p.Nq + i) * p.q_rs + h * D4;
     for (var d = 0u; d < D4; d++) {
       qr[r * D4 + d] = vec4f(q[base + d]) * p.scale;
       acc[r * D4 + d] = vec4f(0.0);
@@ -52,16 +57,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   // Workgroup-uniform key count (shuffles need uniform control flow).
   var nk = p.Nk;
   if (p.causal != 0u) { nk = min(p.Nk, q0 + WG * R); }
-  let kbase = b * p.Nk * C4 + h * D4;
   let lane = sl % SG;  // a subgroup wider than SG holds copies of the tile
   for (var j0 = 0u; j0 < nk; j0 += SG) {
-    let own = kbase + min(j0 + lane, p.Nk - 1u) * C4;
+    let krow = b * p.Nk + min(j0 + lane, p.Nk - 1u);
+    let kown = p.k_off + krow * p.k_rs + h * D4;
+    let vown = p.v_off + krow * p.v_rs + h * D4;
     // Scores, d outer: each K chunk is gathered once, each q chunk read once per tile.
     // (Explicit zeroing: Dawn on lavapipe did not re-zero loop-local `var`s per iteration.)
     var s: array<array<f32, RMAX>, SGMAX>;
     for (var jj = 0u; jj < SG; jj++) { for (var r = 0u; r < R; r++) { s[jj][r] = 0.0; } }
     for (var d = 0u; d < D4; d++) {
-      let kd = vec4f(k[own + d]);
+      let kd = vec4f(k[kown + d]);
       for (var r = 0u; r < R; r++) {
         let qd = qr[r * D4 + d];
         for (var jj = 0u; jj < SG; jj++) { s[jj][r] += dot(qd, subgroupShuffle(kd, jj)); }
@@ -83,7 +89,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     }
     // P V, jj innermost: one accumulator chunk stays in registers across the tile.
     for (var d = 0u; d < D4; d++) {
-      let vd = vec4f(v[own + d]);
+      let vd = vec4f(v[vown + d]);
       for (var r = 0u; r < R; r++) {
         var a = acc[r * D4 + d] * corr[r];
         for (var jj = 0u; jj < SG; jj++) { a = fma(vec4f(s[jj][r]), subgroupShuffle(vd, jj), a); }

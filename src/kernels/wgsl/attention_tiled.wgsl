@@ -15,7 +15,12 @@ const DMAX4 = 128u;
 const BKMAX = 64u;
 const NEG = -1.0e30;      // finite "minus infinity": exp(NEG - m) == 0, never inf - inf = NaN
 
-struct Params { Nq: u32, Nk: u32, heads: u32, D: u32, scale: f32, causal: u32 }
+// q/k/v rows start at *_off + row * *_rs (elements): one fused QKV (or KV bank) buffer can be
+// bound three times, each operand a column slice of it; o is dense [B, Nq, heads*D].
+struct Params {
+  Nq: u32, Nk: u32, heads: u32, D: u32, scale: f32, causal: u32,
+  q_off: u32, q_rs: u32, k_off: u32, k_rs: u32, v_off: u32, v_rs: u32,
+}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<T>;
 @group(0) @binding(2) var<storage, read> k: array<T>;
@@ -48,7 +53,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   let C = p.heads * p.D;
   let i = wg.x * WG + li;
   let ic = min(i, p.Nq - 1u);
-  let qbase = (b * p.Nq + ic) * C + h * p.D;
+  let qbase = p.q_off + (b * p.Nq + ic) * p.q_rs + h * p.D;
+  let obase = (b * p.Nq + ic) * C + h * p.D;
   var qr: array<vec4f, DMAX4>;
   var acc: array<vec4f, DMAX4>;
   for (var c = 0u; c < D4; c++) { qr[c] = ld_q(qbase, c) * p.scale; acc[c] = vec4f(0.0); }
@@ -58,13 +64,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   // Workgroup-uniform key count: barriers need uniform control flow.
   var nk = p.Nk;
   if (p.causal != 0u) { nk = min(p.Nk, wg.x * WG + WG); }
-  let kbase = b * p.Nk * C + h * p.D;
   for (var j0 = 0u; j0 < nk; j0 += BK) {
     workgroupBarrier();  // the previous tile is consumed
     for (var e = li; e < KT; e += WG) {
-      let row = kbase + min(j0 + e / D4, p.Nk - 1u) * C;
-      kt[e] = ld_k(row, e % D4);
-      vt[e] = ld_v(row, e % D4);
+      let row = b * p.Nk + min(j0 + e / D4, p.Nk - 1u);
+      kt[e] = ld_k(p.k_off + row * p.k_rs + h * p.D, e % D4);
+      vt[e] = ld_v(p.v_off + row * p.v_rs + h * p.D, e % D4);
     }
     workgroupBarrier();
     // (Explicit zeroing: Dawn on lavapipe did not re-zero loop-local `var`s per iteration.)
@@ -91,6 +96,6 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   let inv = 1.0 / l;
   for (var c = 0u; c < D4; c++) {
     let r = acc[c] * inv;
-    for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.D) { o[qbase + 4u * c + e] = T(r[e]); } }
+    for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.D) { o[obase + 4u * c + e] = T(r[e]); } }
   }
 }

@@ -12,7 +12,7 @@ struct Params {
   M: u32, O: u32, C: u32, H: u32, W: u32, Ho: u32, Wo: u32,
   KH: u32, KW: u32, stride: u32, pad_t: u32, pad_l: u32,
   x_off: u32, x_sn: u32, w_off: u32, w_so: u32,
-  y_off: u32, y_sn: u32, r_off: u32, bias_off: u32, flags: u32,
+  y_off: u32, y_sn: u32, r_off: u32, bias_off: u32, flags: u32, r_sn: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<T>;
@@ -37,6 +37,8 @@ fn finish(m: u32, o: u32, acc: f32) {
   if ((p.flags & 1u) != 0u) { v += f32(bias[p.bias_off + o]); }
   let rel = (m / hw) * p.y_sn + o * hw + m % hw;
   if ((p.flags & 2u) != 0u) { v += f32(residual[p.r_off + rel]); }
+  // 8: a per-(sample, channel) term (the UNet resnets' time embedding) read from residual[n*r_sn + o]
+  if ((p.flags & 8u) != 0u) { v += f32(residual[p.r_off + (m / hw) * p.r_sn + o]); }
   if ((p.flags & 4u) != 0u) { v += f32(y[p.y_off + rel]); }
   y[p.y_off + rel] = T(v);
 }

@@ -20,7 +20,7 @@ override NSEG: u32 = 4u;  // 4-vectors per input row segment: 4 for S = 1, 6 for
 
 struct Params {
   M: u32, O: u32, C: u32, H: u32, W: u32, Ho: u32, Wo: u32,
-  pad_t: u32, x_off: u32, x_sn: u32, y_off: u32, y_sn: u32, r_off: u32, bias_off: u32, flags: u32,
+  pad_t: u32, x_off: u32, x_sn: u32, y_off: u32, y_sn: u32, r_off: u32, bias_off: u32, flags: u32, r_sn: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x4: array<vec4<T>>;
@@ -34,6 +34,8 @@ fn finish(n: u32, o: u32, q: u32, acc: f32) {
   if ((p.flags & 1u) != 0u) { v += f32(bias[p.bias_off + o]); }
   let rel = n * p.y_sn + o * p.Ho * p.Wo + q;
   if ((p.flags & 2u) != 0u) { v += f32(residual[p.r_off + rel]); }
+  // 8: a per-(sample, channel) term (the UNet resnets' time embedding) read from residual[n*r_sn + o]
+  if ((p.flags & 8u) != 0u) { v += f32(residual[p.r_off + n * p.r_sn + o]); }
   if ((p.flags & 4u) != 0u) { v += f32(y[p.y_off + rel]); }
   y[p.y_off + rel] = T(v);
 }
