@@ -34,13 +34,27 @@ export interface Gemm {
   residual?: GpuTensor; rOff?: number;
   alpha?: number;
   accumulate?: boolean;
+  /** GEGLU epilogue: y[.., n] = h * gelu(g), h from B column n, g from B column gate + n (N = outputs) */
+  gate?: number;
+  /** LayerNorm of every A row (unit k stride, K % 4 == 0) applied on load: (a - mean) * rstd * gamma + beta */
+  ln?: LnPrologue;
+  /** SiLU of (alpha * acc + bias), before residual / accumulate */
+  silu?: boolean;
 }
+
+export interface LnPrologue { gamma: GpuTensor; beta: GpuTensor; eps: number }
 
 export interface LinearOptions {
   /** [..., N], added in the epilogue */
   residual?: GpuTensor;
   /** force an algorithm (tests, benchmarks); default: measured per adapter and shape class */
   variant?: MatmulVariant;
+  /** w is [2N, K] = [h; gate] rows and y = h * gelu(gate): [..., N] (diffusers GEGLU after its proj) */
+  geglu?: boolean;
+  /** LayerNorm x's rows first (the LayerNorm before a transformer block's GEMMs) */
+  ln?: LnPrologue;
+  /** SiLU of x w^T + bias (before the residual) */
+  silu?: boolean;
 }
 
 export interface BmmOptions {
@@ -91,10 +105,18 @@ export function gemmPlan(ctx: GpuContext, g: Gemm, variant: MatmulVariant): Disp
     b_off: g.bOff ?? 0, b_sb: g.bSb, b_sn: g.bSn, b_sk: g.bSk,
     y_off: g.yOff ?? 0, y_sb: g.ySb, y_sm: g.ySm, y_sn: g.ySn,
     r_off: g.rOff ?? 0, bias_off: g.biasOff ?? 0, alpha: g.alpha ?? 1,
-    flags: (g.bias ? 1 : 0) | (g.residual ? 2 : 0) | (g.accumulate ? 4 : 0),
+    flags: (g.bias ? 1 : 0) | (g.residual ? 2 : 0) | (g.accumulate ? 4 : 0) | (g.ln ? 8 : 0) | (g.gate !== undefined ? 16 : 0) | (g.silu ? 32 : 0),
+    gate: g.gate ?? 0, ln_eps: g.ln?.eps ?? 0,
   };
+  if (g.ln) {
+    check(g.aSk === 1 && g.K % 4 === 0 && g.ln.gamma.size === g.K && g.ln.beta.size === g.K && g.ln.gamma.dtype === g.b.dtype &&
+      g.ln.beta.dtype === g.b.dtype, `matmul: the LayerNorm prologue needs unit-stride A rows, K % 4 == 0 and [K] ${g.b.dtype} gamma/beta (K=${g.K})`);
+  }
   const A4 = vec4Rows(g.K, g.aSk, g.aSm, g.aSb, g.aOff ?? 0), B4 = vec4Rows(g.K, g.bSk, g.bSn, g.bSb, g.bOff ?? 0);
-  const bindings: Record<string, GpuTensor> = { a: g.a, b: g.b, bias: g.bias ?? dummy, residual: g.residual ?? dummy, y: g.y };
+  const bindings: Record<string, GpuTensor> = {
+    a: g.a, b: g.b, bias: g.bias ?? dummy, residual: g.residual ?? dummy, y: g.y, ln_g: g.ln?.gamma ?? dummy, ln_b: g.ln?.beta ?? dummy,
+  };
+  const cols = g.gate !== undefined ? 2 : 4;  // output columns per invocation (GEGLU: 2 + their gates)
   const types = { T: g.a.dtype, W: g.b.dtype };
   const maxWg = ctx.limits.maxComputeWorkgroupsPerDimension;
   let kernel = matmulNaiveKernel, overrides: Record<string, number> = {}, wg: [number, number, number];
@@ -102,7 +124,7 @@ export function gemmPlan(ctx: GpuContext, g: Gemm, variant: MatmulVariant): Disp
     wg = [Math.ceil(g.N / 16), Math.ceil(g.M / 16), g.batch];
   } else if (variant === 'tiled') {
     kernel = matmulTiledKernel;
-    wg = [Math.ceil(g.N / 64), Math.ceil(g.M / 64), g.batch];
+    wg = [Math.ceil(g.N / (16 * cols)), Math.ceil(g.M / 64), g.batch];
   } else {
     check(variant !== 'subgroup' || ctx.hasSubgroups, 'matmul: the subgroup variant needs the subgroups feature');
     kernel = variant === 'subgroup' ? matmulSubgroupKernel : matmulRegblockKernel;
@@ -115,7 +137,7 @@ export function gemmPlan(ctx: GpuContext, g: Gemm, variant: MatmulVariant): Disp
     bindings.a4 = A4 ? g.a : dummy;
     bindings.b4 = B4 ? g.b : dummy;
     const rows = Math.ceil(g.M / R);  // folded into y and z as the kernels expect
-    wg = [Math.ceil(g.N / (4 * WG)), Math.min(rows, 65535), g.batch * Math.ceil(rows / 65535)];
+    wg = [Math.ceil(g.N / (cols * WG)), Math.min(rows, 65535), g.batch * Math.ceil(rows / 65535)];
   }
   check(wg.every((d) => d <= maxWg), `matmul: ${g.batch}x${g.M}x${g.N} needs ${wg} workgroups, over the limit ${maxWg}`);
   return { kernel, bindings, params, workgroups: wg, types, overrides };
@@ -131,8 +153,10 @@ export function gemmLayout(g: Gemm): GemmLayout {
 
 /** The shape class of a GEMM (its variant is measured once per class) and its proxy problem. */
 export function matmulTuneRequest(ctx: GpuContext, layout: GemmLayout, M: number, N: number, K: number,
-                                  types: { T: DType; W: DType }): TuneRequest<MatmulVariant> {
-  const shapeClass = `${layout}|m${bucket(M, M_BOUNDS)}|n${bucket(N, NK_BOUNDS)}|k${bucket(K, NK_BOUNDS)}${K % 4 ? '|k%4' : ''}`;
+                                  types: { T: DType; W: DType }, fused: { geglu?: boolean; ln?: boolean } = {}): TuneRequest<MatmulVariant> {
+  // fused epilogues/prologues change the per-output work, so they are classes of their own
+  const mode = `${fused.ln ? '|ln' : ''}${fused.geglu ? '|geglu' : ''}`;
+  const shapeClass = `${layout}|m${bucket(M, M_BOUNDS)}|n${bucket(N, NK_BOUNDS)}|k${bucket(K, NK_BOUNDS)}${K % 4 ? '|k%4' : ''}${mode}`;
   // A representative that costs milliseconds: capped rows and columns (larger on GPUs, where the
   // timer repeats it too), K keeping its remainder mod 4 (4-vector or scalar path).
   const cpu = ctx.adapter.isFallbackAdapter, cap = cpu ? 1 : 4;
@@ -142,15 +166,20 @@ export function matmulTuneRequest(ctx: GpuContext, layout: GemmLayout, M: number
     proxy(c) {
       const rng = new Rng(1);
       const a = c.upload(rng.normals(Mp * Kp), [Mp, Kp], types.T);
-      const b = c.upload(rng.normals(Np * Kp), [Np, Kp], types.W);
+      const rowsB = fused.geglu ? 2 * Np : Np;
+      const b = c.upload(rng.normals(rowsB * Kp), [rowsB, Kp], types.W);
       const y = c.alloc([Mp, Np], types.T);
+      const ln = fused.ln ? { gamma: c.upload(rng.normals(Kp), [Kp], types.W), beta: c.upload(rng.normals(Kp), [Kp], types.W), eps: 1e-5 } : undefined;
       const [aSm, aSk] = layout[0] === 'k' ? [Kp, 1] : [1, Mp];
       const [bSn, bSk] = layout[1] === 'k' ? [Kp, 1] : [1, Np];
-      const g: Gemm = { batch: 1, M: Mp, N: Np, K: Kp, a, aSb: 0, aSm, aSk, b, bSb: 0, bSn, bSk, y, ySb: 0, ySm: Np, ySn: 1 };
+      const g: Gemm = {
+        batch: 1, M: Mp, N: Np, K: Kp, a, aSb: 0, aSm, aSk, b, bSb: 0, bSn: fused.geglu ? Kp : bSn, bSk: fused.geglu ? 1 : bSk,
+        y, ySb: 0, ySm: Np, ySn: 1, gate: fused.geglu ? Np : undefined, ln,
+      };
       return {
-        label: `${layout} ${Mp}x${Np}x${Kp}`,
+        label: `${layout} ${Mp}x${Np}x${Kp}${mode}`,
         plan: (v) => [gemmPlan(c, g, v)],
-        dispose: () => c.release(a, b, y),
+        dispose: () => c.release(a, b, y, ln?.gamma, ln?.beta),
       };
     },
   };
@@ -164,7 +193,8 @@ export function provisionalMatmul(ctx: GpuContext): MatmulVariant {
 
 /** Records one GEMM with the forced, measured or provisional variant. */
 export function gemm(ctx: GpuContext, g: Gemm, variant?: MatmulVariant): void {
-  const v = variant ?? selectVariant(ctx, matmulTuneRequest(ctx, gemmLayout(g), g.M, g.N, g.K, { T: g.a.dtype, W: g.b.dtype }),
+  const v = variant ?? selectVariant(ctx, matmulTuneRequest(ctx, gemmLayout(g), g.M, g.N, g.K, { T: g.a.dtype, W: g.b.dtype },
+    { geglu: g.gate !== undefined, ln: g.ln !== undefined }),
     provisionalMatmul(ctx));
   recordPlan(ctx, gemmPlan(ctx, g, v));
 }
@@ -173,14 +203,15 @@ export function gemm(ctx: GpuContext, g: Gemm, variant?: MatmulVariant): void {
 export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, bias?: GpuTensor, opts: LinearOptions = {}): GpuTensor {
   const K = x.shape[x.shape.length - 1]!;
   check(w.shape.length === 2 && w.shape[1] === K, `linear: x ${shapeStr(x.shape)} does not fit w ${shapeStr(w.shape)} ([N, K])`);
-  const N = w.shape[0]!, M = x.size / K;
+  check(!opts.geglu || w.shape[0]! % 2 === 0, `linear: GEGLU needs an even number of weight rows (${shapeStr(w.shape)})`);
+  const N = opts.geglu ? w.shape[0]! / 2 : w.shape[0]!, M = x.size / K;
   const outShape = [...x.shape.slice(0, -1), N];
-  check(!bias || (bias.size === N), `linear: bias ${bias && shapeStr(bias.shape)} for N=${N}`);
+  check(!bias || (bias.size === w.shape[0]!), `linear: bias ${bias && shapeStr(bias.shape)} for ${w.shape[0]} weight rows`);
   check(!opts.residual || opts.residual.size === M * N, `linear: residual ${opts.residual && shapeStr(opts.residual.shape)} for output ${shapeStr(outShape)}`);
   const y = ctx.alloc(outShape, x.dtype);
   gemm(ctx, {
     batch: 1, M, N, K, a: x, aSb: 0, aSm: K, aSk: 1, b: w, bSb: 0, bSn: K, bSk: 1,
-    y, ySb: 0, ySm: N, ySn: 1, bias, residual: opts.residual,
+    y, ySb: 0, ySm: N, ySn: 1, bias, residual: opts.residual, gate: opts.geglu ? N : undefined, ln: opts.ln, silu: opts.silu,
   }, opts.variant);
   return y;
 }

@@ -5,6 +5,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { check, shapeStr, type GpuTensor } from '../gpu/tensor.js';
 import { attention, attentionSlices } from '../kernels/attention.js';
+import type { LnPrologue } from '../kernels/matmul.js';
 import type { Weights } from '../weights/weights.js';
 import { Linear } from './linear.js';
 import { LinearBank } from './linear_bank.js';
@@ -59,7 +60,7 @@ export class Attention {
    * x: [B, N, queryDim], context: [B, M, crossAttentionDim] (self-attention when omitted)
    * -> [B, N, queryDim]; `residual` [B, N, queryDim] is added in to_out's epilogue.
    */
-  forward(ctx: GpuContext, x: GpuTensor, context?: GpuTensor, residual?: GpuTensor): GpuTensor {
+  forward(ctx: GpuContext, x: GpuTensor, context?: GpuTensor, residual?: GpuTensor, ln?: LnPrologue): GpuTensor {
     const kv = context ?? x;
     check(x.shape.length === 3 && kv.shape.length === 3 && kv.shape[0] === x.shape[0],
       `Attention: x ${shapeStr(x.shape)}, context ${shapeStr(kv.shape)}`);
@@ -69,18 +70,19 @@ export class Attention {
     let o: GpuTensor;
     if (!context && this.qkv) {
       // one GEMM -> [B, N, 3*inner]; the attention kernel reads q, k, v as column slices of it
-      const y = ctx.within('to_qkv', () => this.qkv!.forward(ctx, x));
+      const y = ctx.within('to_qkv', () => this.qkv!.forward(ctx, x, ln));
       const s = (i: number) => ({ t: y, off: i * inner, rowStride: 3 * inner });
       o = attentionSlices(ctx, s(0), s(1), s(2), { B, Nq: N, Nk: N, C: inner }, opts);
       ctx.release(y);
     } else if (context && this.kvBank) {
       const { bank, index } = this.kvBank;
       const kvAll = ctx.within('to_kv', () => bank.project(ctx, context));  // cached: kept by the bank
-      const q = ctx.within('to_q', () => this.to_q.forward(ctx, x));
+      const q = ctx.within('to_q', () => this.to_q.forward(ctx, x, undefined, { ln }));
       const s = (i: number) => ({ t: kvAll, off: bank.offsets[index + i]!, rowStride: bank.width });
       o = attentionSlices(ctx, { t: q, off: 0, rowStride: inner }, s(0), s(1), { B, Nq: N, Nk: M, C: inner }, opts);
       ctx.release(q);
     } else {
+      check(!ln, 'Attention: a LayerNorm prologue needs the fused QKV or the K/V bank path');
       const q = ctx.within('to_q', () => this.to_q.forward(ctx, x));
       const k = ctx.within('to_k', () => this.to_k.forward(ctx, kv));
       const v = ctx.within('to_v', () => this.to_v.forward(ctx, kv));

@@ -2,6 +2,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { check, shapeStr, type GpuTensor } from '../gpu/tensor.js';
 import { layerNorm } from '../kernels/layer_norm.js';
+import type { LnPrologue } from '../kernels/matmul.js';
 import type { Weights } from '../weights/weights.js';
 import { destroyParams, loadParam, type ParamOptions } from './param.js';
 
@@ -27,6 +28,11 @@ export class LayerNorm {
   forward(ctx: GpuContext, x: GpuTensor): GpuTensor {
     check(x.shape[x.shape.length - 1] === this.channels, `LayerNorm(${this.channels}): input ${shapeStr(x.shape)}`);
     return layerNorm(ctx, x, this.weight, this.bias, this.eps);
+  }
+
+  /** This norm as a GEMM prologue (matmul's LayerNorm-on-load): saves its dispatch and output pass. */
+  get prologue(): LnPrologue {
+    return { gamma: this.weight, beta: this.bias, eps: this.eps };
   }
 
   destroy(ctx: GpuContext): void {

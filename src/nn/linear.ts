@@ -2,7 +2,7 @@
 // (the kernel reads it transposed), so loading is a plain upload.
 import type { GpuContext } from '../gpu/context.js';
 import { check, shapeStr, type GpuTensor } from '../gpu/tensor.js';
-import { linear } from '../kernels/matmul.js';
+import { linear, type LnPrologue } from '../kernels/matmul.js';
 import type { Weights } from '../weights/weights.js';
 import { destroyParams, loadParam, type ParamOptions } from './param.js';
 
@@ -26,11 +26,15 @@ export class Linear {
     return new Linear(weight, bias, inFeatures, outFeatures);
   }
 
-  /** x: [..., in] -> [..., out]; `residual` [..., out] is added in the matmul epilogue. */
-  forward(ctx: GpuContext, x: GpuTensor, residual?: GpuTensor): GpuTensor {
+  /**
+   * x: [..., in] -> [..., out]; `residual` [..., out] is added in the matmul epilogue; `fused`:
+   * LayerNorm x's rows on load, and/or GEGLU (this weight is [h; gate]: output [..., out / 2]),
+   * or SiLU of the output (before the residual).
+   */
+  forward(ctx: GpuContext, x: GpuTensor, residual?: GpuTensor, fused: { ln?: LnPrologue; geglu?: boolean; silu?: boolean } = {}): GpuTensor {
     check(x.shape[x.shape.length - 1] === this.inFeatures,
       `Linear(${this.inFeatures} -> ${this.outFeatures}): input ${shapeStr(x.shape)}`);
-    return linear(ctx, x, this.weight, this.bias, residual ? { residual } : undefined);
+    return linear(ctx, x, this.weight, this.bias, { residual, ...fused });
   }
 
   destroy(ctx: GpuContext): void {

@@ -13,7 +13,7 @@
 // freed with the model (destroy).
 import type { GpuContext } from '../gpu/context.js';
 import { check, DTYPE_BYTES, type GpuTensor } from '../gpu/tensor.js';
-import { linear } from '../kernels/matmul.js';
+import { linear, type LnPrologue } from '../kernels/matmul.js';
 import type { Linear } from './linear.js';
 
 export interface BankSlice { t: GpuTensor; off: number; stride: number }
@@ -61,8 +61,8 @@ export class LinearBank {
   }
 
   /** x [..., K] -> [..., sum N], not cached (inputs that change every call: self-attention QKV). */
-  forward(ctx: GpuContext, x: GpuTensor): GpuTensor {
-    return linear(ctx, x, this.weight, this.bias);
+  forward(ctx: GpuContext, x: GpuTensor, ln?: LnPrologue): GpuTensor {
+    return linear(ctx, x, this.weight, this.bias, { ln });
   }
 
   /** Member i's columns of the cached projection of `x`, if `x` (this object) was projected. */

@@ -36,6 +36,7 @@ export class BasicTransformerBlock {
 
   /** x: [B, N, C], context: [B, M, Ccross] -> [B, N, C]. x is not released. */
   forward(ctx: GpuContext, x: GpuTensor, context: GpuTensor, tap?: Tap): GpuTensor {
+    if (!tap) return this.forwardFused(ctx, x, context);
     // 1. self-attention
     let n = tapped(ctx, tap, 'norm1', () => this.norm1.forward(ctx, x));
     const h1 = withResidual(ctx, tap, 'attn1', x, (r) => this.attn1.forward(ctx, n, undefined, r));
@@ -48,6 +49,20 @@ export class BasicTransformerBlock {
     n = tapped(ctx, tap, 'norm3', () => this.norm3.forward(ctx, h2));
     const h3 = withResidual(ctx, tap, 'ff', h2, (r) => this.ff.forward(ctx, n, r));
     ctx.release(n, h2);
+    return h3;
+  }
+
+  /**
+   * forward without taps: each LayerNorm is the prologue of the GEMM after it (fused QKV, to_q,
+   * GEGLU proj) and every residual rides in an epilogue: 9 dispatches per block (attention,
+   * projections, FF), none for the norms, adds or GEGLU.
+   */
+  private forwardFused(ctx: GpuContext, x: GpuTensor, context: GpuTensor): GpuTensor {
+    const h1 = ctx.within('attn1', () => this.attn1.forward(ctx, x, undefined, x, this.norm1.prologue));
+    const h2 = ctx.within('attn2', () => this.attn2.forward(ctx, h1, context, h1, this.norm2.prologue));
+    ctx.release(h1);
+    const h3 = ctx.within('ff', () => this.ff.forwardFused(ctx, h2, h2, this.norm3.prologue));
+    ctx.release(h2);
     return h3;
   }
 

@@ -4,6 +4,8 @@ import type { GpuContext } from '../gpu/context.js';
 import { DTYPE_BYTES, GpuTensor, numel } from '../gpu/tensor.js';
 import { add } from '../kernels/elementwise.js';
 import { geglu } from '../kernels/geglu.js';
+import { layerNorm } from '../kernels/layer_norm.js';
+import type { LnPrologue } from '../kernels/matmul.js';
 import { Linear } from '../nn/linear.js';
 import type { ParamOptions } from '../nn/param.js';
 import type { Weights } from '../weights/weights.js';
@@ -67,6 +69,26 @@ export class FeedForward {
     if (!residual) return out;
     const y = add(ctx, out, residual);
     ctx.release(out);
+    return y;
+  }
+
+  /**
+   * forward(norm(x)) + residual with the norm (a LayerNorm prologue) and GEGLU both inside net.0's
+   * GEMM: [rows, 4C] is written once, no [rows, 8C] projection and no normed copy of x. Falls back
+   * to the unfused chunked path when even [rows, 4C] exceeds one binding.
+   */
+  forwardFused(ctx: GpuContext, x: GpuTensor, residual: GpuTensor, ln: LnPrologue,
+               maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize)): GpuTensor {
+    const rows = numel(x.shape) / this.dim;
+    if (rows * this.inner * DTYPE_BYTES[x.dtype] > maxBytes) {
+      const n = layerNorm(ctx, x, ln.gamma, ln.beta, ln.eps);
+      const y = this.forward(ctx, n, residual, maxBytes);
+      ctx.release(n);
+      return y;
+    }
+    const g = ctx.within('net.0', () => ctx.within('proj', () => this.net[0].proj.forward(ctx, x, undefined, { ln, geglu: true })));
+    const y = ctx.within('net.2', () => this.net[2].forward(ctx, g, residual));
+    ctx.release(g);
     return y;
   }
 

@@ -94,6 +94,7 @@ export class UNet2DConditionModel {
     const tembAct = ctx.scope(() => {
       const t = timestepTensor(ctx, timesteps, B);
       const tp = tapped(ctx, tap, 'time_proj', () => this.time_proj.forward(ctx, t));
+      if (!tap) return ctx.within('time_embedding', () => this.time_embedding.forwardSilu(ctx, tp));
       const temb = tapped(ctx, tap, 'time_embedding', () => this.time_embedding.forward(ctx, tp));
       // every resnet applies SiLU to temb before its time_emb_proj: do it once here
       return ctx.within('time_embedding', () => unary(ctx, 'silu', temb));
