@@ -42,6 +42,11 @@ export interface Conv2dOptions {
    */
   channelBias?: ChannelBias;
   /**
+   * convolve nearest-2x-upsampled x without materialising it (the UNet's Upsample2D): the gather
+   * reads x at (ih >> 1, iw >> 1). The output is that of the conv over [N, C, 2H, 2W].
+   */
+  upsample2x?: boolean;
+  /**
    * force an algorithm: a conv kernel (for any kernel size), or 'gemm' (1x1 stride-1 unpadded
    * only) with `gemmVariant`; default: 1x1 -> 'gemm', else measured per adapter and shape class
    */
@@ -56,19 +61,21 @@ export interface ChannelBias { t: GpuTensor; off: number; stride: number }
 export interface ConvGeometry {
   N: number; C: number; H: number; W: number; O: number; KH: number; KW: number;
   stride: number; pad: [number, number, number, number]; Ho: number; Wo: number;
+  /** log2 of the fused nearest upsampling (0: none, 1: 2x); H, W are x's own size */
+  ush: number;
 }
 
 export function convGeometry(xShape: readonly number[], wShape: readonly number[], stride = 1,
-                             pad: number | readonly [number, number, number, number] = 0): ConvGeometry {
+                             pad: number | readonly [number, number, number, number] = 0, ush = 0): ConvGeometry {
   check(xShape.length === 4 && wShape.length === 4 && xShape[1] === wShape[1],
     `conv2d: x ${shapeStr(xShape)} does not fit w ${shapeStr(wShape)} ([O, C, kh, kw])`);
   const [N, C, H, W] = xShape as [number, number, number, number];
   const [O, , KH, KW] = wShape as [number, number, number, number];
   const p = padOf(pad);
   check(Number.isInteger(stride) && stride >= 1 && p.every((v) => Number.isInteger(v) && v >= 0), `conv2d: stride ${stride}, pad [${p}]`);
-  const Ho = convOutSize(H, KH, stride, p[0], p[1]), Wo = convOutSize(W, KW, stride, p[2], p[3]);
+  const Ho = convOutSize(H << ush, KH, stride, p[0], p[1]), Wo = convOutSize(W << ush, KW, stride, p[2], p[3]);
   check(Ho >= 1 && Wo >= 1, `conv2d: empty output for x ${shapeStr(xShape)}, kernel ${KH}x${KW}, stride ${stride}, pad [${p}]`);
-  return { N, C, H, W, O, KH, KW, stride, pad: p, Ho, Wo };
+  return { N, C, H, W, O, KH, KW, stride, pad: p, Ho, Wo, ush };
 }
 
 /** The conv kernels valid on this device (and for geometry `g` when given). */
@@ -80,7 +87,7 @@ export function conv2dVariants(ctx: GpuContext, g?: ConvGeometry): Conv2dVariant
 /** conv2d_rows' limits: 4-aligned input rows and channel groups, stride 1 or 2, the taps inside a segment. */
 export function rowsFits(g: ConvGeometry): boolean {
   const pl = g.pad[2]!;
-  return g.O % 4 === 0 && g.W % 4 === 0 && (g.stride === 1 || g.stride === 2) && pl <= 4 &&
+  return g.ush === 0 && g.O % 4 === 0 && g.W % 4 === 0 && (g.stride === 1 || g.stride === 2) && pl <= 4 &&
     g.KW - pl <= (g.stride === 1 ? 5 : 6);
 }
 
@@ -99,7 +106,7 @@ export function releaseConvWeights(ctx: GpuContext, w: GpuTensor): void {
 }
 
 export function isPointwise(g: ConvGeometry): boolean {
-  return g.KH === 1 && g.KW === 1 && g.stride === 1 && g.pad.every((v) => v === 0);
+  return g.KH === 1 && g.KW === 1 && g.stride === 1 && g.ush === 0 && g.pad.every((v) => v === 0);
 }
 
 /** The candidates for one conv: the conv kernels, plus every GEMM variant when it is 1x1. */
@@ -145,7 +152,7 @@ export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: Gp
     M, O: g.O, C: g.C, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW, stride: g.stride,
     pad_t: g.pad[0], pad_l: g.pad[2], x_off: 0, x_sn: g.C * g.H * g.W, w_off: 0, w_so: g.C * g.KH * g.KW,
     y_off: 0, y_sn: g.O * g.Ho * g.Wo, r_off: cb?.off ?? 0, bias_off: 0,
-    flags: (bias ? 1 : 0) | (cb ? 8 : residual ? 2 : 0), r_sn: cb?.stride ?? 0,
+    flags: (bias ? 1 : 0) | (cb ? 8 : residual ? 2 : 0), r_sn: cb?.stride ?? 0, ush: g.ush,
   };
   const dummy = dummyTensor(ctx);
   if (variant === 'rows') return rowsPlan(ctx, g, x, w, y, bias ?? dummy, residual ?? dummy, params.flags, params.r_off, params.r_sn);
@@ -191,7 +198,7 @@ const C_BOUNDS = [16, 128, 512], P_BOUNDS = [256, 4096];
 export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: DType; W: DType }): TuneRequest<Conv2dChoice> {
   const pix = g.N * g.Ho * g.Wo;
   const shapeClass = `k${g.KH}x${g.KW}s${g.stride}|c${bucket(g.C, C_BOUNDS)}|o${bucket(g.O, C_BOUNDS)}|p${bucket(pix, P_BOUNDS)}` +
-    ((g.C * g.KH * g.KW) % 4 ? '|k%4' : '');
+    ((g.C * g.KH * g.KW) % 4 ? '|k%4' : '') + (g.ush ? '|up2' : '');
   const cpu = ctx.adapter.isFallbackAdapter;  // GPUs: a larger proxy (the timer also repeats it)
   const C = g.C <= 256 ? g.C : 256 + (g.C % 4), O = Math.min(g.O, 256), side = cpu ? 8 : 32;
   const H = Math.min(g.H, side * g.stride), W = Math.min(g.W, side * g.stride);
@@ -224,7 +231,7 @@ export function provisionalConv2d(ctx: GpuContext, g: ConvGeometry): Conv2dChoic
 
 /** x: [N, C, H, W], w: [O, C, kh, kw], bias: [O], residual: [N, O, Ho, Wo] -> [N, O, Ho, Wo] */
 export function conv2d(ctx: GpuContext, x: GpuTensor, w: GpuTensor, bias?: GpuTensor, opts: Conv2dOptions = {}): GpuTensor {
-  const g = convGeometry(x.shape, w.shape, opts.stride ?? 1, opts.pad ?? 0);
+  const g = convGeometry(x.shape, w.shape, opts.stride ?? 1, opts.pad ?? 0, opts.upsample2x ? 1 : 0);
   const outShape = [g.N, g.O, g.Ho, g.Wo];
   check(!bias || bias.size === g.O, `conv2d: bias ${bias && shapeStr(bias.shape)} for ${g.O} output channels`);
   check(!opts.residual || opts.residual.size === g.N * g.O * g.Ho * g.Wo,

@@ -13,6 +13,7 @@ struct Params {
   KH: u32, KW: u32, stride: u32, pad_t: u32, pad_l: u32,
   x_off: u32, x_sn: u32, w_off: u32, w_so: u32,
   y_off: u32, y_sn: u32, r_off: u32, bias_off: u32, flags: u32, r_sn: u32,
+  ush: u32,  // log2 of a nearest upsampling fused into the gather: x read at ih >> ush and iw >> ush
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<T>;
@@ -87,9 +88,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     for (var r = 0u; r < R; r++) {
       let ih = vec4i(ih0[r]) + vec4i(ti);
       let iw = vec4i(iw0[r]) + vec4i(tj);
-      let ok = kin & (ih >= vec4i(0)) & (ih < vec4i(i32(p.H))) & (iw >= vec4i(0)) & (iw < vec4i(i32(p.W)));
-      let src = vec4u(xb[r]) + coff + vec4u(clamp(ih, vec4i(0), vec4i(i32(p.H) - 1))) * p.W
-              + vec4u(clamp(iw, vec4i(0), vec4i(i32(p.W) - 1)));
+      // (ih, iw) in the (virtually upsampled) input the conv sees; shifts, not divisions (lavapipe)
+      let Hv = i32(p.H << p.ush);
+      let Wv = i32(p.W << p.ush);
+      let ok = kin & (ih >= vec4i(0)) & (ih < vec4i(Hv)) & (iw >= vec4i(0)) & (iw < vec4i(Wv));
+      let src = vec4u(xb[r]) + coff + (vec4u(clamp(ih, vec4i(0), vec4i(Hv - 1))) >> vec4u(p.ush)) * p.W
+              + (vec4u(clamp(iw, vec4i(0), vec4i(Wv - 1))) >> vec4u(p.ush));
       let v = select(vec4f(0.0), vec4f(f32(x[src.x]), f32(x[src.y]), f32(x[src.z]), f32(x[src.w])), ok);
       acc[r] += vec4f(dot(v, b0), dot(v, b1), dot(v, b2), dot(v, b3));
     }

@@ -17,6 +17,7 @@ struct Params {
   KH: u32, KW: u32, stride: u32, pad_t: u32, pad_l: u32,
   x_off: u32, x_sn: u32, w_off: u32, w_so: u32,
   y_off: u32, y_sn: u32, r_off: u32, bias_off: u32, flags: u32, r_sn: u32,
+  ush: u32,  // log2 of a nearest upsampling fused into the gather: x read at ih >> ush and iw >> ush
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<T>;
@@ -67,8 +68,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     for (var j = 0u; j < p.KW; j++) {
       let ih = ih0 + i32(i);
       let iw = iw0 + i32(j);
-      let ok = m < p.M && ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W);
-      let src = xb + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1));
+      let Hv = i32(p.H << p.ush);  // the (virtually upsampled) input the conv sees
+      let Wv = i32(p.W << p.ush);
+      let ok = m < p.M && ih >= 0 && ih < Hv && iw >= 0 && iw < Wv;
+      let src = xb + (u32(clamp(ih, 0, Hv - 1)) >> p.ush) * p.W + (u32(clamp(iw, 0, Wv - 1)) >> p.ush);
       let tap = i * p.KW + j;
       for (var c0 = 0u; c0 < p.C; c0 += BK) {
         for (var kk = li / BM; kk < BK; kk += NT / BM) {
