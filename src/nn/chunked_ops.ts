@@ -14,13 +14,13 @@ import type { GroupNorm } from '../nn/group_norm.js';
 import { ChannelChunks, offsetsOf, sameSizes } from './channel_chunks.js';
 import type { Tap } from './tap.js';
 
-/** A resident (non-pooled) tensor filled by buffer copies. */
-function residentTensor(ctx: GpuContext, shape: readonly number[], dtype: DType): GpuTensor {
+/** A resident (non-pooled) tensor filled by buffer copies: weight slices and concatenations. */
+export function residentTensor(ctx: GpuContext, shape: readonly number[], dtype: DType, label = 'vae weight slice'): GpuTensor {
   const bytes = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
   const buffer = ctx.device.createBuffer({
     size: Math.ceil(bytes / 4) * 4,
     usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
-    label: 'vae weight slice',
+    label,
   });
   ctx.residentBytes += buffer.size;
   return new GpuTensor(buffer, shape, dtype, false);
