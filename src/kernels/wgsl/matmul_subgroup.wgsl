@@ -70,6 +70,7 @@ fn erf_approx(x: f32) -> f32 {
   return sign(x) * (1.0 - poly * exp(-x * x));
 }
 
+// Copied from matmul_naive.wgsl finish_geglu
 // flag 16 (GEGLU, diffusers' FeedForward net.0): output column n is h * gelu(g) with h from B row
 // n and g from B row gate + n, both already accumulated by this invocation (no [rows, 2C] buffer).
 fn finish_geglu(bt: u32, m: u32, n: u32, ah: f32, ag: f32) {
@@ -83,6 +84,7 @@ fn finish_geglu(bt: u32, m: u32, n: u32, ah: f32, ag: f32) {
   y[p.y_off + rel] = T(v);
 }
 
+// Copied from matmul_naive.wgsl ln_stats
 // flag 8 (LayerNorm prologue): A rows are normalised on load, (a - mean) * rstd * ln_g + ln_b,
 // from statistics this kernel computes itself (shifted by the row's first value, so a large mean
 // does not cancel the variance): the LayerNorm before a transformer block's GEMMs costs no pass.
@@ -92,6 +94,8 @@ fn ln_stats(s: f32, ss: f32, shift: f32) -> vec2f {
   return vec2f(shift + mu, inverseSqrt(max(ss / K - mu * mu, 0.0) + p.ln_eps));
 }
 
+// Copied from matmul_regblock.wgsl ln_g4
+// Copied from matmul_regblock.wgsl ln_b4
 fn ln_g4(k: u32) -> vec4f { return vec4f(f32(ln_g[k]), f32(ln_g[k + 1u]), f32(ln_g[k + 2u]), f32(ln_g[k + 3u])); }
 fn ln_b4(k: u32) -> vec4f { return vec4f(f32(ln_b[k]), f32(ln_b[k + 1u]), f32(ln_b[k + 2u]), f32(ln_b[k + 3u])); }
 

@@ -53,6 +53,7 @@ fn erf_approx(x: f32) -> f32 {
   return sign(x) * (1.0 - poly * exp(-x * x));
 }
 
+// Copied from matmul_naive.wgsl finish_geglu
 // flag 16 (GEGLU, diffusers' FeedForward net.0): output column n is h * gelu(g) with h from B row
 // n and g from B row gate + n, both already accumulated by this invocation (no [rows, 2C] buffer).
 fn finish_geglu(bt: u32, m: u32, n: u32, ah: f32, ag: f32) {
@@ -66,6 +67,7 @@ fn finish_geglu(bt: u32, m: u32, n: u32, ah: f32, ag: f32) {
   y[p.y_off + rel] = T(v);
 }
 
+// Copied from matmul_naive.wgsl ln_stats
 // flag 8 (LayerNorm prologue): A rows are normalised on load, (a - mean) * rstd * ln_g + ln_b,
 // from statistics this kernel computes itself (shifted by the row's first value, so a large mean
 // does not cancel the variance): the LayerNorm before a transformer block's GEMMs costs no pass.
