@@ -23,7 +23,7 @@ export function addSamplingOptions(cmd: Command, task: TaskId): Command {
     .option('-p, --prompt <text>', 'text prompt', '')
     .option('-n, --negative-prompt <text>', 'negative prompt (the unconditional branch of guidance)', '')
     .option('--steps <n>', task === 'generate' ? `${STEPS_HELP}; must divide 1000 unless --method none` : `${STEPS_HELP}; must divide 1000 (e.g. 10, 20, 25, 50)`, String(d.steps))
-    .option('--K <n>', `inner Newton steps per diffusion step (default ${d.K})`)
+    .option('--K <n>', `inner Newton steps per diffusion step, or 'auto': stop when the constraint residual stops improving, at most ${d.K} (default ${d.K})`)
     .option('--lr <lr>', `learning rate: a constant '0.1' or linear 'from:to' over the K inner steps (default ${lrText(d.lr)})`)
     .option('--h <h>', 'finite-difference step: delta = h / max|d|', String(d.h))
     .addOption(scheduleOption())
@@ -86,7 +86,7 @@ export function parseSampling(o: SamplingOptions, task: TaskId): Partial<Pipelin
   const number = (v: string | undefined, flag: string) => (v === undefined ? undefined : num(v, flag, () => true, 'a number'));
   return {
     prompt: o.prompt, negativePrompt: o.negativePrompt,
-    steps: number(o.steps, '--steps'), K: number(o.K, '--K'), lr: o.lr === undefined ? undefined : parseLr(o.lr), h: number(o.h, '--h'),
+    steps: number(o.steps, '--steps'), K: o.K?.trim() === 'auto' ? 'auto' : number(o.K, '--K'), lr: o.lr === undefined ? undefined : parseLr(o.lr), h: number(o.h, '--h'),
     schedule: o.schedule, method, guidance: number(o.guidance, '--guidance'), cfgForm: o.cfgForm,
     seed: o.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : parseSeed(o.seed),
   };

@@ -54,7 +54,12 @@ export interface PipelineRequest {
   guidance?: number;
   /** 'usual': eps_u + s (eps_c - eps_u); 'newton': (1 + w) eps_c - w eps_u with w = s - 1 */
   cfgForm?: CfgForm;
-  steps?: number; K?: number; lr?: number | [number, number]; h?: number; schedule?: Schedule; method?: Method;
+  /** K: inner steps per diffusion step, or 'auto' (stop when the residual stops improving, at most the task's K) */
+  steps?: number; K?: number | 'auto'; lr?: number | [number, number]; h?: number; schedule?: Schedule; method?: Method;
+  /** the stride lr is given for (rates scale by stride / lrStride; 'none': per step, the paper's); default: the task table's */
+  lrStride?: number | 'none';
+  /** K 'auto': relative residual improvement below which the inner steps stop (default inner/stopping.ts AUTO_K_TOL) */
+  autoTol?: number;
   /** seed of image 0 (image i uses seed + 2i, docs/noise.md); or a NoiseSource; default: random */
   seed?: number;
   noise?: NoiseSource;
@@ -128,7 +133,11 @@ export class SdPipeline {
       : r.cfgForm === 'newton' ? { form: 'newton', scale: r.guidance - 1 } : { form: 'diffusers', scale: r.guidance };
     const taskReq: TaskRequest = {
       task: def.runs, prompt: r.prompt, negativePrompt: r.negativePrompt, guidance,
-      settings: { steps: r.steps, K: r.K, lr: r.lr, h: r.h, schedule: r.schedule, method: r.method },
+      settings: {
+        steps: r.steps, K: r.K === 'auto' ? def.defaults.K : r.K, lr: r.lr, h: r.h, schedule: r.schedule, method: r.method,
+        lrStride: r.lrStride === 'none' ? undefined : r.lrStride ?? def.defaults.lrStride,
+        innerStop: r.K === 'auto' ? 'auto' : 'fixed', autoTol: r.autoTol,
+      },
       noise: r.noise ?? seededNoise(Array.from({ length: N }, (_, i) => r.seed! + 2 * i)),
       image: r.image, mask: r.mask, inpaintSpace: r.inpaintSpace, keepKnown: r.keepKnown, feather: r.feather,
       scale: r.scale, downscaleKernel: r.downscaleKernel, blurSigma: r.blurSigma,
@@ -140,7 +149,7 @@ export class SdPipeline {
     const [, , H, W] = res.image.shape;
     const parameters: Record<string, unknown> = {
       task: r.task, prompt: r.prompt ?? '', negative_prompt: r.negativePrompt ?? '', seed: r.noise ? null : r.seed,
-      steps: r.steps, K: r.K, lr: r.lr, h: r.h, schedule: r.schedule, method: r.method, guidance: r.guidance, cfg_form: r.cfgForm,
+      steps: r.steps, K: r.K, lr: r.lr, lr_stride: r.lrStride ?? def.defaults.lrStride ?? 'none', h: r.h, schedule: r.schedule, method: r.method, guidance: r.guidance, cfg_form: r.cfgForm,
       width: W, height: H, count: res.image.shape[0],
       ...(r.task === 'inpaint' ? { inpaint_space: r.inpaintSpace, keep_known: r.keepKnown, feather: r.feather ?? this.factor } : {}),
       ...(r.task === 'superres' ? { scale: r.scale, kernel: r.downscaleKernel } : {}),

@@ -19,6 +19,8 @@ export interface TaskDefaults {
   /** constant, or [from, to] linear over the K inner steps */
   lr: number | [number, number];
   h: number;
+  /** lr is given for this stride (SamplerSettings.lrStride): the step's rates scale by stride / lrStride; undefined: per step */
+  lrStride?: number;
   schedule: Schedule;
   method: Method;
   /** classifier-free guidance scale s as the user gives it (1 = off) */
@@ -46,7 +48,11 @@ const base = { h: 0.005, schedule: 'exact' as Schedule, cfgForm: 'usual' as CfgF
 
 // K and lr: method.md (the paper's settings: inpainting K 5, lr 0.5 -> 0.1; super-resolution and
 // the other pixel-space tasks K 10, lr 0.1; style K 5, lr 0.5 -> 0.1 with CFG w = 2 in the method's
-// form, i.e. the usual scale s = 3).
+// form, i.e. the usual scale s = 3). Ours (issue 13, bench/RESULTS.md "Sweep", validation images
+// 440..445): the pixel-space tasks give lr per stride 50 (the paper's 20 steps) and scale it with
+// the stride, so the inner steps' total movement no longer doubles with 20 steps against 10 — that
+// was why 20 steps did worse and tinted; lr 0.05 per stride 50 = the 0.1 per step that was best at
+// 10 steps. Inpainting and style keep the paper's per-step lr (not yet swept over step counts).
 export const TASKS: Record<TaskId, TaskDefinition> = {
   generate: {
     id: 'generate', label: 'Generate', summary: 'text-to-image with the DDIM scheduler', runs: 'generate',
@@ -61,17 +67,17 @@ export const TASKS: Record<TaskId, TaskDefinition> = {
   superres: {
     id: 'superres', label: 'Super-res', summary: 'super-resolve a low-resolution image', runs: 'superres',
     needs: { image: true, mask: false, styleImage: 'no', size: false },
-    defaults: { ...base, K: 10, lr: 0.1, method: 'newton', guidance: 1 }, extra: { scale: 4, downscaleKernel: 'bicubic' },
+    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { scale: 4, downscaleKernel: 'bicubic' },
   },
   deblur: {
     id: 'deblur', label: 'Deblur', summary: 'recover a sharp image from a Gaussian-blurred one', runs: 'deblur',
     needs: { image: true, mask: false, styleImage: 'no', size: false },
-    defaults: { ...base, K: 10, lr: 0.1, method: 'newton', guidance: 1 }, extra: { blurSigma: 2 },
+    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { blurSigma: 2 },
   },
   colorize: {
     id: 'colorize', label: 'Colorize', summary: 'colourise a grey-scale image (its luma is kept)', runs: 'colorize',
     needs: { image: true, mask: false, styleImage: 'no', size: false },
-    defaults: { ...base, K: 10, lr: 0.1, method: 'newton', guidance: 1 }, extra: {},
+    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: {},
   },
   style: {
     id: 'style', label: 'Style', summary: 'generate from a prompt in the style of a reference image (CLIP)', runs: 'generate',
@@ -95,7 +101,7 @@ export interface Problem { field: string; message: string; template: string }
 /** The parts of a request validateRequest() looks at (SdPipeline's PipelineRequest has them all). */
 export interface RequestFields {
   task: TaskId;
-  steps?: number; K?: number; lr?: number | [number, number]; h?: number; method?: Method; schedule?: Schedule;
+  steps?: number; K?: number | 'auto'; lr?: number | [number, number]; h?: number; method?: Method; schedule?: Schedule;
   guidance?: number; cfgForm?: CfgForm; seed?: number; count?: number;
   image?: { shape: readonly number[] }; mask?: { shape: readonly number[] };
   inpaintSpace?: InpaintSpace; feather?: number; scale?: number; blurSigma?: number;
@@ -117,11 +123,12 @@ export function validateRequest(r: RequestFields, env: { factor: number; hasStyl
   const out: Problem[] = [];
   const bad = (field: string, template: string) => out.push({ field, template, message: template.replace(/\{(\w+)\}/g, '$1') });
   const d = def.defaults, f = env.factor;
-  const method = r.method ?? d.method, steps = r.steps ?? d.steps, K = r.K ?? d.K;
+  const method = r.method ?? d.method, steps = r.steps ?? d.steps, K = r.K === 'auto' ? d.K : r.K ?? d.K;
   const ddim = def.runs === 'generate' && method === 'none';
   if (!isInt(steps) || steps < LIMITS.steps[0] || steps > LIMITS.steps[1]) bad('steps', `{steps} must be an integer in 1..1000 (got ${steps})`);
   else if (!ddim && 1000 % steps !== 0) bad('steps', `{steps} must divide 1000 for the constrained sampler (got ${steps}); e.g. 10, 20, 25, 50`);
-  if (!isInt(K) || K < LIMITS.K[0] || K > LIMITS.K[1]) bad('K', `{K} must be an integer in 0..100 (got ${K})`);
+  if (!isInt(K) || K < LIMITS.K[0] || K > LIMITS.K[1]) bad('K', `{K} must be an integer in 0..100 or 'auto' (got ${K})`);
+  else if (r.K === 'auto' && K < 1) bad('K', `{K} auto needs a task with inner steps (${r.task} has none)`);
   else if ((method === 'newton' || method === 'no-jacobian' || method === 'dps') && K < 1) bad('K', `{method} ${method} needs {K} >= 1`);
   // dps (issue 15): J^T d needs the UNet's VJP, which exists unguided; pixel-space constraints would
   // need the VAE decoder's VJP too (and style the CLIP tower's under it), which Tether does not have

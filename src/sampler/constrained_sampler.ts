@@ -12,7 +12,8 @@ import type { DiffusionStep } from './inner/inner_method.js';
 import { methodPlan } from './methods.js';
 import { ddimUpdate, x0Estimate } from './newton_step.js';
 import { Observe } from './observer.js';
-import { learningRates, newtonTimesteps, stepScalars, type StepScalars } from './schedule.js';
+import { innerStop } from './inner/stopping.js';
+import { newtonTimesteps, stepLearningRates, stepScalars, type StepScalars } from './schedule.js';
 import { SamplingError, type SampleRequest, type SampleResult } from './types.js';
 
 export {
@@ -23,11 +24,11 @@ export {
 export async function sampleConstrained(ctx: GpuContext, req: SampleRequest): Promise<SampleResult> {
   const { settings: cfg, noise, latentShape } = req;
   const plan = methodPlan(cfg, req.constraint);
-  const lr = learningRates(cfg.lr, Math.max(plan.K, 1));
   const { timesteps, stride } = newtonTimesteps(cfg.steps, cfg.tStart);
+  const lr = stepLearningRates(cfg.lr, Math.max(plan.K, 1), stride, cfg.lrStride);
   const [N] = latentShape, size = numel(latentShape) / N;
   const observe = Observe.of(req.trace);
-  const counts = { evals: 0, calls: 0 }, started = Date.now();
+  const counts = { evals: 0, calls: 0, innerSteps: 0 }, started = Date.now();
 
   // everything pooled made in here is freed on return, abort or divergence, but the result
   return ctx.scope(async () => {
@@ -52,19 +53,21 @@ export async function sampleConstrained(ctx: GpuContext, req: SampleRequest): Pr
       ctx.release(x, x0);
       ({ x, x0 } = next);
       await checkFinite(ctx, x, si, s.t);
-      await req.onProgress?.({ step: si + 1, steps: timesteps.length, t: s.t, ...counts, elapsedMs: Date.now() - started, x0 });
+      await req.onProgress?.({ step: si + 1, steps: timesteps.length, t: s.t, evals: counts.evals, calls: counts.calls, elapsedMs: Date.now() - started, x0 });
     }
     ctx.release(x);
     await observe.record({ result_latent: x0! });                          // output = x0 of the last step
-    return { latent: x0!, ...counts };
+    return { latent: x0!, evals: counts.evals, calls: counts.calls, innerSteps: counts.innerSteps };
   });
 }
 
 /** The step's view for the inner methods: its t, the counted model calls and the constraint. */
 function diffusionStep(ctx: GpuContext, req: SampleRequest, s: StepScalars,
-                       o: Pick<DiffusionStep, 'K' | 'lr' | 'observe'> & { counts: { evals: number; calls: number } }): DiffusionStep {
+                       o: Pick<DiffusionStep, 'K' | 'lr' | 'observe'> & { counts: { evals: number; calls: number; innerSteps: number } }): DiffusionStep {
   const step: DiffusionStep = {
     ctx, K: o.K, lr: o.lr, h: req.settings.h, observe: o.observe,
+    stop: innerStop(ctx, req.settings.innerStop, req.settings.autoTol),
+    took: () => { o.counts.innerSteps++; },
     async eps(x) {
       req.signal?.throwIfAborted();
       const eps = await req.denoise(x, s.t);

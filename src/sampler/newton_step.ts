@@ -31,11 +31,11 @@ export function newtonUpdate(ctx: GpuContext, x: GpuTensor, x0p: GpuTensor, x0: 
   return { x: axpbyScaled(ctx, 1, x, lr, diff, gNorm), diff, gNorm };
 }
 
-/** The no-Jacobian baseline's move: x <- x + lr d / max|d|. */
-export function directionUpdate(ctx: GpuContext, x: GpuTensor, d: GpuTensor, lr: number): GpuTensor {
-  const dNorm = maxAbsPerSample(ctx, d);
-  const y = axpbyScaled(ctx, 1, x, lr, d, dNorm);
-  ctx.release(dNorm);
+/** The no-Jacobian baseline's move: x <- x + lr d / max|d| (dNorm: max|d| per sample, if already made; the caller's then). */
+export function directionUpdate(ctx: GpuContext, x: GpuTensor, d: GpuTensor, lr: number, dNorm?: GpuTensor): GpuTensor {
+  const norm = dNorm ?? maxAbsPerSample(ctx, d);
+  const y = axpbyScaled(ctx, 1, x, lr, d, norm);
+  if (!dNorm) ctx.release(norm);
   return y;
 }
 

@@ -76,3 +76,13 @@ export function learningRates(spec: number | [number, number], K: number): numbe
   if (K === 1) return [Math.fround(from)];
   return Array.from({ length: K }, (_, k) => Math.fround(linspaceF64(from, to, K, k)));
 }
+
+/**
+ * The inner learning rates of one diffusion step of `stride` timesteps: learningRates(spec, K),
+ * times stride / lrStride when lrStride is given (ours; SamplerSettings.lrStride). With lrStride 50
+ * a run of 20 steps uses the given rates as they are, 10 steps twice them, 40 steps half.
+ */
+export function stepLearningRates(spec: number | [number, number], K: number, stride: number, lrStride?: number): number[] {
+  const lr = learningRates(spec, K);
+  return lrStride === undefined ? lr : lr.map((v) => Math.fround((v * stride) / lrStride));
+}

@@ -29,7 +29,21 @@ export interface SamplerSettings {
   schedule: Schedule;
   method: Method;
   tStart?: number;
+  /**
+   * (ours) the stride, in training timesteps, that lr is given for: each diffusion step's inner
+   * learning rates are scaled by stride / lrStride, so the total movement of the inner steps over
+   * the whole trajectory does not grow with the number of steps. Undefined: lr per diffusion step
+   * as given (the paper's, whose 20 steps have stride 50).
+   */
+  lrStride?: number;
+  /** (ours) 'auto': stop the inner steps early when the constraint residual stops improving (inner/stopping.ts); K is the cap */
+  innerStop?: InnerStopKind;
+  /** 'auto': the relative improvement of the residual below which the inner steps stop (default AUTO_K_TOL) */
+  autoTol?: number;
 }
+
+/** fixed: always K inner steps (the paper's); auto: adaptive, at most K (ours) */
+export type InnerStopKind = 'fixed' | 'auto';
 
 export const DEFAULT_SETTINGS: SamplerSettings = { steps: 20, K: 5, lr: [0.5, 0.1], h: 0.005, schedule: 'exact', method: 'newton' };
 
@@ -61,4 +75,5 @@ export class SamplingError extends Error {
   }
 }
 
-export interface SampleResult { latent: GpuTensor; evals: number; calls: number }
+/** innerSteps: inner steps actually taken, summed over diffusion steps (K x steps unless innerStop is 'auto') */
+export interface SampleResult { latent: GpuTensor; evals: number; calls: number; innerSteps?: number }

@@ -14,16 +14,20 @@ export const exactNewton: InnerMethod = {
   async run(step, state) {
     for (let k = 0; k < step.K; k++) {
       const current = state;
-      state = await step.ctx.scope(() => newtonStep(step, current, k, step.observe.at(`k${k}`)));
+      const next = await step.ctx.scope(() => newtonStep(step, current, k, step.observe.at(`k${k}`)));
+      if (!next) break;                                                    // the stopping policy said stop
+      state = next;
     }
     return state;
   },
 };
 
-async function newtonStep(step: DiffusionStep, { x, x0 }: StepState, k: number, o: Observe): Promise<StepState> {
+async function newtonStep(step: DiffusionStep, { x, x0 }: StepState, k: number, o: Observe): Promise<StepState | null> {
   const { ctx, h } = step;
   const d = await step.direction(x0, o);                                   // error direction at x0
   const { xp, dNorm } = perturb(ctx, x, d, h);                             // x + delta d, delta = h / max|d|
+  if (!await step.stop.proceed(k, dNorm)) return null;                     // (ours) K 'auto'
+  step.took();
   const epsP = await step.eps(xp);                                         // forward pass 1
   const x0p = step.x0(xp, epsP);
   const { x: xNext, diff, gNorm } = newtonUpdate(ctx, x, x0p, x0, step.lr[k]); // x + lr J d / max|J d|

@@ -20,16 +20,20 @@ export const fusedNewton: InnerMethod = {
     await step.observe.record({ d: state.d });
     for (let k = 0; k < step.K; k++) {
       const current = state;
-      state = await step.ctx.scope(() => fusedStep(step, current, k, step.observe.at(`k${k}`)));
+      const next = await step.ctx.scope(() => fusedStep(step, current, k, step.observe.at(`k${k}`)));
+      if (!next) break;                                                    // the stopping policy said stop
+      state = next;
     }
     return step.evaluate(state.x);                                         // eps, x0 for the DDIM update
   },
 };
 
-async function fusedStep(step: DiffusionStep, { x, d }: FusedState, k: number, o: Observe): Promise<FusedState> {
+async function fusedStep(step: DiffusionStep, { x, d }: FusedState, k: number, o: Observe): Promise<FusedState | null> {
   const { ctx, h } = step;
   const N = x.shape[0];
   const { xp, dNorm } = perturb(ctx, x, d, h);                             // x + delta d_{k-1}
+  if (!await step.stop.proceed(k, dNorm)) return null;                     // (ours) K 'auto': d_{k-1} is x_k's direction
+  step.took();
   const epsBatch = await step.eps(concat0(ctx, [x, xp]));                  // ONE call, batch 2N
   const epsNow = slice0(ctx, epsBatch, 0, N), epsP = slice0(ctx, epsBatch, N, N);
   const x0Now = step.x0(x, epsNow), x0p = step.x0(xp, epsP);

@@ -4,11 +4,13 @@
 //   exact.ts        the authors' inexact Newton step, 1 + 2K evaluations (official)
 //   fused.ts        [x_k, x_k + delta d_{k-1}] as one batch of two, K + 2 evaluations (ours)
 //   no_jacobian.ts  baseline: move along d itself, 1 + K evaluations
+// Each method asks step.stop before an inner step (K is then a cap: inner/stopping.ts).
 // Methods allocate freely: each inner step runs in ctx.scope, and the loop frees the whole
 // diffusion step's tensors but what it carries on.
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
 import type { Observe } from '../observer.js';
+import type { InnerStop } from './stopping.js';
 
 /** x_t at one point of the step, with the model's eps there and the denoised estimate x0. */
 export interface StepState { x: GpuTensor; eps: GpuTensor; x0: GpuTensor }
@@ -32,6 +34,10 @@ export interface DiffusionStep {
   direction(x0: GpuTensor, o: Observe): Promise<GpuTensor>;
   /** the observer under "step{s}" */
   readonly observe: Observe;
+  /** asked before each inner step with max|d| per sample: take it? (stopping.ts; 'fixed' always yes) */
+  readonly stop: InnerStop;
+  /** counts an inner step taken (for the result's innerSteps) */
+  took(): void;
 }
 
 export interface InnerMethod {

@@ -1,5 +1,6 @@
 // Baseline (ours, for comparison with the method): move x_t along the error direction itself,
 // x <- x + lr[k] d / max|d|, as if the denoiser Jacobian were the identity. 1 + K evaluations.
+import { maxAbsPerSample } from '../../kernels/reduce.js';
 import { directionUpdate } from '../newton_step.js';
 import type { InnerMethod } from './inner_method.js';
 
@@ -8,14 +9,19 @@ export const noJacobian: InnerMethod = {
   async run(step, state) {
     for (let k = 0; k < step.K; k++) {
       const { x, x0 } = state, o = step.observe.at(`k${k}`);
-      state = await step.ctx.scope(async () => {
+      const next = await step.ctx.scope(async () => {
         const d = await step.direction(x0, o);
-        const xNext = directionUpdate(step.ctx, x, d, step.lr[k]);        // x + lr d / max|d|
+        const dNorm = maxAbsPerSample(step.ctx, d);
+        if (!await step.stop.proceed(k, dNorm)) return null;               // (ours) K 'auto'
+        step.took();
+        const xNext = directionUpdate(step.ctx, x, d, step.lr[k], dNorm);  // x + lr d / max|d|
         await o.record({ d });
         const next = await step.evaluate(xNext);
         await o.record({ x: next.x });
         return next;
       });
+      if (!next) break;
+      state = next;
     }
     return state;
   },
