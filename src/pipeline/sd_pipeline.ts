@@ -9,7 +9,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { adapterName, createGpuContext } from '../gpu/device.js';
 import type { DType } from '../gpu/tensor.js';
-import { loadPipeline, type ModelSource, type StableDiffusionModel } from './load_pipeline.js';
+import { loadPipeline, resolveWeightDtype, type ModelSource, type StableDiffusionModel } from './load_pipeline.js';
 import type { ClipStyleLoss } from '../clip_vision/style_loss.js';
 import type { DownscaleKernel } from '../sampler/constraints/pixel_operators.js';
 import type { Method, Progress, Schedule } from '../sampler/types.js';
@@ -19,6 +19,7 @@ import type { Tracer } from '../sampler/tracer.js';
 import type { ByteSource } from '../weights/byte_source.js';
 import type { ModelFiles } from '../weights/model_source.js';
 import { TETHER_VERSION } from '../version.js';
+import { bindingLimit, checkWeightsFit, weightTrees } from './device_fit.js';
 import { progressModelSource, type LoadProgress } from './load_progress.js';
 import { assertValid, TASKS, type CfgForm, type TaskId } from './task_registry.js';
 import { taskModels } from './task_models.js';
@@ -97,8 +98,15 @@ export class SdPipeline {
     const ctx = opts.ctx ?? await createGpuContext(opts.gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu);
     try {
       if (opts.variantTable) ctx.variants.load(opts.variantTable);
-      const src = progressModelSource(toModelSource(source, opts.config), opts.onProgress);
-      const model = await loadPipeline(ctx, src, { weightDtype: opts.weightDtype ?? 'auto' });
+      const plain = toModelSource(source, opts.config);
+      // every weight tensor against the device's per-buffer limit, from the headers, before any upload
+      const dtype = resolveWeightDtype(ctx, opts.weightDtype ?? 'auto');
+      // (the check closes what it opens: a single file is lent without its close, as the load reads it next)
+      const headers: ModelSource = plain.kind === 'single-file'
+        ? { ...plain, file: { name: plain.file.name, size: plain.file.size, read: (o, n) => plain.file.read(o, n) } } : plain;
+      await checkWeightsFit(await weightTrees(headers, dtype), bindingLimit(ctx.limits), dtype, ctx.hasF16);
+      const src = progressModelSource(plain, opts.onProgress);
+      const model = await loadPipeline(ctx, src, { weightDtype: dtype });
       opts.onProgress?.({ status: 'ready', file: '', loaded: 0, total: 0, progress: 100 });
       return new SdPipeline(ctx, model, !opts.ctx);
     } catch (e) {
