@@ -153,6 +153,8 @@ export class GpuContext {
   /** Frees a resident tensor's buffer now. */
   destroy(t: GpuTensor): void {
     if (t.pooled) { this.release(t); return; }
+    // recorded, unsubmitted work may read it (load-time weight copies): buffers must live until submit
+    if (this.encoder) this.flush();
     this.residentBytes -= t.buffer.size;
     t.buffer.destroy();
   }

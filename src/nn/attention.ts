@@ -52,7 +52,7 @@ export class Attention {
       Linear.load(ctx, w.at('to_v'), kvDim, inner, qkv),
       Linear.load(ctx, w.at('to_out', 0), inner, queryDim, { ...opts, bias: opts.outBias ?? true }),
     ]);
-    const qkvBank = opts.fuseQkv && kvDim === queryDim ? LinearBank.build(ctx, [to_q, to_k, to_v]) : undefined;
+    const qkvBank = opts.fuseQkv && kvDim === queryDim ? LinearBank.build(ctx, [to_q, to_k, to_v], 1, opts.arena) : undefined;
     return new Attention(to_q, to_k, to_v, [out0], opts.heads, opts.scale ?? opts.dimHead ** -0.5, opts.causal ?? false, qkvBank);
   }
 

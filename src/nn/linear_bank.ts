@@ -15,6 +15,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { check, DTYPE_BYTES, type GpuTensor } from '../gpu/tensor.js';
 import { linear, type LnPrologue } from '../kernels/matmul.js';
 import { residentTensor } from './chunked_ops.js';
+import type { ParamArena } from './param.js';
 import type { Linear } from './linear.js';
 
 export interface BankSlice { t: GpuTensor; off: number; stride: number }
@@ -36,7 +37,7 @@ export class LinearBank {
    * copies. `capacity`: how many distinct inputs stay cached (the sampler alternates a few
    * context batches: cond alone, [uncond, cond], repeated for finite-difference pairs).
    */
-  static build(ctx: GpuContext, members: readonly Linear[], capacity = 1): LinearBank {
+  static build(ctx: GpuContext, members: readonly Linear[], capacity = 1, arena?: ParamArena): LinearBank {
     check(members.length > 0, 'LinearBank: no members');
     const K = members[0]!.inFeatures, dt = members[0]!.weight.dtype, hasBias = members[0]!.bias !== undefined;
     for (const m of members) {
@@ -45,8 +46,10 @@ export class LinearBank {
     }
     const N = members.reduce((s, m) => s + m.outFeatures, 0), eb = DTYPE_BYTES[dt];
     // resident, like the weights they copy (counted in ctx.residentBytes, not the activation pool)
-    const w = residentTensor(ctx, [N, K], dt, 'linear bank weight');
-    const b = hasBias ? residentTensor(ctx, [N], dt, 'linear bank bias') : undefined;
+    // registered with the model load's arena (when given), so a load that fails elsewhere frees them too
+    const own = (t: GpuTensor) => (arena ? arena.add(ctx, t) : t);
+    const w = own(residentTensor(ctx, [N, K], dt, 'linear bank weight'));
+    const b = hasBias ? own(residentTensor(ctx, [N], dt, 'linear bank bias')) : undefined;
     let row = 0;
     for (const m of members) {
       const wb = m.outFeatures * K * eb, wo = row * K * eb;
