@@ -214,7 +214,8 @@ async function main(): Promise<void> {
       const known = unknownAll?.map((v) => 1 - v);
       const row: Row = { case: kind, method: m.name, n: N, psnr: p, ssim: s,
         ...(unknownAll ? { psnr_unknown: pu, ssim_unknown: su, psnr_known: pk, psnr_known_raw: pkRaw, psnr_unknown_raw: puRaw } : {}),
-        residual_rms: await residual(ctx, kind, out, gt.data, known, S, N),
+        // of the raw decode: with the known pixels pasted back the kept image's residual is 0 by construction
+        residual_rms: await residual(ctx, kind, raw, gt.data, known, S, N),
         fd: frechetDistance(featureStats(await features(ctx, clf, out, N, S), N, clf.config.feature_dim), gtStats, clf.config.feature_dim),
         seconds_per_image: seconds / N, evals_per_image: evals / N, steps: STEPS, load: Number(loadavg()[0].toFixed(1)),
         K: settings.K, lr: lrText(settings.lr) };
