@@ -15,6 +15,7 @@ import { sliceChannels, splitPlan, type SplitPlan } from '../nn/channel_chunks.j
 import type { AutoencoderKLConfig } from './config.js';
 import { Decoder } from './decoder.js';
 import { Encoder } from './encoder.js';
+import { decoderVjp } from './vjp/decoder_vjp.js';
 
 export interface AutoencoderKLOptions extends ParamOptions {
   /** fail on checkpoint keys the model does not use (default true) */
@@ -154,6 +155,11 @@ export class AutoencoderKL {
       return [y];
     });
     return image!;
+  }
+
+  /** D^T u w.r.t. `latent` (decode's input, unscaled), u in image space: src/vae/vjp/. Inputs are not released. */
+  decodeVjp(ctx: GpuContext, latent: GpuTensor, u: GpuTensor): GpuTensor {
+    return decoderVjp(ctx, this, latent, u);
   }
 
   destroy(ctx: GpuContext): void {
