@@ -83,7 +83,8 @@ export class SeparableOperator implements PixelOperator {
   private readonly fwd: [number, GpuTensor][] = [];
   private readonly adj: [number, GpuTensor][] = [];
 
-  constructor(ctx: GpuContext, readonly name: string, axes: { c?: Matrix; h?: Matrix; w?: Matrix }) {
+  /** the per-axis matrices on the host too (keep_observed.ts projects results onto A x = y with them) */
+  constructor(ctx: GpuContext, readonly name: string, readonly axes: OperatorAxes) {
     for (const [axis, m] of [[1, axes.c], [2, axes.h], [3, axes.w]] as const) {
       if (!m) continue;
       this.fwd.push([axis, ctx.upload(m.data, [m.rows, m.cols], 'f32', true)]);
@@ -115,16 +116,25 @@ export type DownscaleKernel = 'bicubic' | 'box';
 
 /** Super-resolution observation: downscale [N,3,H,W] by `factor` with the chosen kernel. */
 export function downscaleOperator(ctx: GpuContext, H: number, W: number, factor: number, kernel: DownscaleKernel = 'bicubic'): SeparableOperator {
-  const make = kernel === 'box' ? boxDownMatrix : bicubicDownMatrix;
-  return new SeparableOperator(ctx, `downscale-${kernel}-x${factor}`, { h: make(H, factor), w: make(W, factor) });
+  return new SeparableOperator(ctx, `downscale-${kernel}-x${factor}`, downscaleAxes(H, W, factor, kernel));
 }
 
 export function blurOperator(ctx: GpuContext, H: number, W: number, sigma: number): SeparableOperator {
-  return new SeparableOperator(ctx, `gaussian-blur-${sigma}`, { h: gaussianBlurMatrix(H, sigma), w: gaussianBlurMatrix(W, sigma) });
+  return new SeparableOperator(ctx, `gaussian-blur-${sigma}`, blurAxes(H, W, sigma));
 }
 
 export function greyOperator(ctx: GpuContext): SeparableOperator {
   return new SeparableOperator(ctx, 'greyscale', { c: GREY_MATRIX });
+}
+
+/** The per-axis matrices of the operators above (host side). */
+export type OperatorAxes = { c?: Matrix; h?: Matrix; w?: Matrix };
+export function downscaleAxes(H: number, W: number, factor: number, kernel: DownscaleKernel = 'bicubic'): OperatorAxes {
+  const make = kernel === 'box' ? boxDownMatrix : bicubicDownMatrix;
+  return { h: make(H, factor), w: make(W, factor) };
+}
+export function blurAxes(H: number, W: number, sigma: number): OperatorAxes {
+  return { h: gaussianBlurMatrix(H, sigma), w: gaussianBlurMatrix(W, sigma) };
 }
 
 /**
