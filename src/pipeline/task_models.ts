@@ -32,6 +32,14 @@ export function taskModels(ctx: GpuContext, sd: StableDiffusionModel): TaskModel
       c.release(mean, logvar);
       return z;
     },
+    async decodeVjp(c, z, u) {
+      // decode(z) = D(z / sf): (d/dz)^T u = D^T u / sf (src/vae/vjp)
+      const zs = scale(c, z, 1 / sf);
+      const g = vae.decodeVjp(c, zs, u);
+      const out = scale(c, g, 1 / sf);
+      c.release(zs, g);
+      return out;
+    },
   };
 
   return {

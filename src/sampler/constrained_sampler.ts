@@ -86,6 +86,7 @@ function diffusionStep(ctx: GpuContext, req: SampleRequest, s: StepScalars,
       return { x, eps, x0: step.x0(x, eps) };
     },
     direction: (x0, obs) => req.constraint!.direction(ctx, x0, obs.constraintTrace),
+    gradient: req.constraint?.gradient && ((x0, obs) => req.constraint!.gradient!(ctx, x0, obs.constraintTrace)),
   };
   return step;
 }

@@ -14,6 +14,13 @@ export interface Constraint {
    * `trace` only reads: the direction must be the same with it or without it.
    */
   direction(ctx: GpuContext, x0: GpuTensor, trace?: TraceFn): Promise<GpuTensor>;
+  /**
+   * The gradient baseline's direction (method 'dps', inner/dps.ts): -grad_{x0} of the constraint's
+   * loss, exactly, in latent space — for a pixel-space constraint pulled back through the
+   * decoder's VJP (D^T), where `direction` uses the forward-only encoder pull-back (ours, method.md
+   * decision 1). Same shape and ownership as `direction`. Absent: no exact gradient (dps refuses).
+   */
+  gradient?(ctx: GpuContext, x0: GpuTensor, trace?: TraceFn): Promise<GpuTensor>;
   /** Replacement baseline (inpainting only): paste the known latent, noised to the level of the next step. */
   replaceKnown?(ctx: GpuContext, x: GpuTensor, sqrtAb: number, sqrtOneMinusAb: number, z: GpuTensor): GpuTensor;
   /** Per-sample constraint residual of a decoded image (reporting only). */

@@ -36,6 +36,11 @@ export class InpaintConstraint implements Constraint {
     return d;
   }
 
+  /** d is already the exact gradient: -grad_{x0} 1/2 ||M_lat (z_y - x0)||^2 = M_lat (z_y - x0) (M_lat is 0/1). */
+  gradient(ctx: GpuContext, x0: GpuTensor): Promise<GpuTensor> {
+    return this.direction(ctx, x0);
+  }
+
   /** x <- x + M * (sqrtAb * z_y + sqrt(1 - ab) * z - x): known cells replaced by the noised z_y. */
   replaceKnown(ctx: GpuContext, x: GpuTensor, sqrtAb: number, sqrtOneMinusAb: number, z: GpuTensor): GpuTensor {
     const known = axpby(ctx, sqrtAb, this.zY, sqrtOneMinusAb, z);

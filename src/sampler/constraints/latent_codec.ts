@@ -12,4 +12,10 @@ export interface LatentCodec {
   decode(ctx: GpuContext, z: GpuTensor): Promise<GpuTensor>;
   /** image [N, 3, H, W] -> scalingFactor * E(image).mean */
   encode(ctx: GpuContext, image: GpuTensor): Promise<GpuTensor>;
+  /**
+   * The decode's vector-Jacobian product w.r.t. the scaled latent: (d decode / d z)^T u for u
+   * [N, 3, fH, fW] -> [N, 4, h, w] (includes the 1 / scalingFactor). For method 'dps' on
+   * pixel-space constraints; absent where the VAE has no VJP.
+   */
+  decodeVjp?(ctx: GpuContext, z: GpuTensor, u: GpuTensor): Promise<GpuTensor>;
 }

@@ -1,7 +1,10 @@
 // A linear constraint in pixel space, A(D(x0)) = y (ours, method.md decision 1): the pixel-space
 // error r = A^T (y - A(D(x0))) is pulled back to latent space forward-only through the encoder
 // (pull_back.ts). Serves super-resolution, deblurring, colourisation, pixel-space inpainting and
-// any user-supplied operator.
+// any user-supplied operator. Its exact gradient (for method 'dps') pulls the same r back through
+// the decoder's VJP instead: -grad_{x0} 1/2 ||y - A(D(x0))||^2 = D^T A^T (y - A(D(x0))). The
+// authors' super-resolution (official) takes -grad_{x0} ||y - A(D(x0))||_2, the same direction
+// divided by the residual's norm, a per-sample scalar that DPS's max-normalisation removes.
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
 import { sub } from '../../kernels/elementwise.js';
@@ -12,8 +15,21 @@ import type { PixelOperator } from './pixel_operators.js';
 import { pullBack } from './pull_back.js';
 
 export class PixelLinearConstraint implements Constraint {
+  /** present when the codec has a decoder VJP: D^T A^T (y - A(D(x0))) */
+  readonly gradient?: (ctx: GpuContext, x0: GpuTensor, trace?: TraceFn) => Promise<GpuTensor>;
+
   constructor(readonly name: string, readonly op: PixelOperator, readonly y: GpuTensor,
-              readonly codec: LatentCodec, readonly h = 0.005) {}
+              readonly codec: LatentCodec, readonly h = 0.005) {
+    const vjp = codec.decodeVjp;
+    if (vjp) {
+      this.gradient = (ctx, x0, trace) => ctx.scope(async () => {
+        const xd = await codec.decode(ctx, x0);                   // D(x0)
+        const r = this.pixelResidual(ctx, xd);                    // A^T (y - A(D(x0)))
+        if (trace) { await trace('Dx0', xd); await trace('r', r); }
+        return vjp(ctx, x0, r);                                   // D^T r
+      });
+    }
+  }
 
   async direction(ctx: GpuContext, x0: GpuTensor, trace?: TraceFn): Promise<GpuTensor> {
     return ctx.scope(async () => {

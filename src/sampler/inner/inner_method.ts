@@ -32,6 +32,8 @@ export interface DiffusionStep {
   evaluate(x: GpuTensor): Promise<StepState>;
   /** the constraint's error direction d at x0; `o` names its intermediates */
   direction(x0: GpuTensor, o: Observe): Promise<GpuTensor>;
+  /** the constraint's exact latent-space gradient direction at x0 (Constraint.gradient), when it has one */
+  gradient?(x0: GpuTensor, o: Observe): Promise<GpuTensor>;
   /** the observer under "step{s}" */
   readonly observe: Observe;
   /** asked before each inner step with max|d| per sample: take it? (stopping.ts; 'fixed' always yes) */
