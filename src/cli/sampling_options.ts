@@ -28,7 +28,7 @@ export function addSamplingOptions(cmd: Command, task: TaskId): Command {
     .option('--h <h>', 'finite-difference step: delta = h / max|d|', String(d.h))
     .addOption(scheduleOption())
     .addOption(new Option('--method <m>', task === 'generate' ? 'sampler: only none (plain DDIM) here; the others need a constraint (the other tasks)'
-      : `sampler (default ${d.method}): newton, no-jacobian, replace (inpainting), dps (gradient baseline: backprop through the UNet; latent inpainting), none`).choices(['newton', 'no-jacobian', 'replace', 'dps', 'none']))
+      : `sampler (default ${d.method}): newton, no-jacobian, replace (inpainting), dps (gradient baseline: backprop through the UNet, and the VAE decoder for pixel-space constraints; no guidance or style), none`).choices(['newton', 'no-jacobian', 'replace', 'dps', 'none']))
     .option('--guidance <s>', `classifier-free guidance scale s: eps_u + s (eps_c - eps_u); 1 = off (default ${d.guidance})`)
     .addOption(new Option('--cfg-form <f>', "'usual' eps_u + s(eps_c - eps_u), or 'newton' (1 + w) eps_c - w eps_u with w = s - 1").choices(['usual', 'newton']).default('usual'))
     .option('--seed <n>', 'random seed (default: random, printed)')

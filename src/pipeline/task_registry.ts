@@ -130,12 +130,14 @@ export function validateRequest(r: RequestFields, env: { factor: number; hasStyl
   if (!isInt(K) || K < LIMITS.K[0] || K > LIMITS.K[1]) bad('K', `{K} must be an integer in 0..100 or 'auto' (got ${K})`);
   else if (r.K === 'auto' && K < 1) bad('K', `{K} auto needs a task with inner steps (${r.task} has none)`);
   else if ((method === 'newton' || method === 'no-jacobian' || method === 'dps') && K < 1) bad('K', `{method} ${method} needs {K} >= 1`);
-  // dps (issue 15): J^T d needs the UNet's VJP, which exists unguided; pixel-space constraints would
-  // need the VAE decoder's VJP too (and style the CLIP tower's under it), which Tether does not have
+  // dps (issue 15): J^T d needs the UNet's VJP, which exists unguided, and the constraint's exact
+  // latent gradient: latent inpainting's own, or a pixel constraint's through the VAE decoder's VJP
+  // (src/vae/vjp). Style's Gram-loss gradient is pulled back through the encoder only: refused.
   if (method === 'dps') {
-    if (r.task !== 'inpaint' || r.inpaintSpace === 'pixel') bad('method', `{method} dps is latent-space inpainting only (its pixel-space constraints would need a VAE-decoder VJP, not implemented); got ${r.task}${r.task === 'inpaint' ? ' with {inpaintSpace} pixel' : ''}`);
+    const constrained = r.task === 'inpaint' || r.task === 'superres' || r.task === 'deblur' || r.task === 'colorize';
+    if (r.styleImage) bad('method', '{method} dps cannot guide style (the style loss has no exact latent gradient: its pixel gradient is pulled back through the encoder, not the decoder VJP)');
+    else if (!constrained) bad('method', `{method} dps needs a constraint to differentiate: inpaint, superres, deblur or colorize (got ${r.task})`);
     if ((r.guidance ?? d.guidance) !== 1) bad('guidance', '{method} dps runs without classifier-free guidance ({guidance} 1)');
-    if (r.styleImage) bad('method', '{method} dps cannot guide style (it would need the VAE-decoder VJP)');
   }
   const lr = r.lr ?? d.lr;
   if (!(Array.isArray(lr) ? lr.length === 2 && lr.every((v) => v > 0 && Number.isFinite(v)) : lr > 0 && Number.isFinite(lr))) {

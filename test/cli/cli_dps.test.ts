@@ -1,7 +1,7 @@
 // `tether inpaint --method dps` (issue 15) end to end on the golden tiny model: the gradient
 // baseline runs through the CLI, writes its PNG with method dps in the metadata, moves the
-// result away from the unconstrained sample, and is refused where it has no backward
-// (pixel-space constraints, guidance) by the task table, naming the flags.
+// result away from the unconstrained sample, and is refused where it has no backward (guidance)
+// by the task table, naming the flags. Pixel-space constraints: cli_dps_pixel.test.ts.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,10 +47,7 @@ describe('tether inpaint --method dps', () => {
     expect(Math.abs(rDps - rNone)).toBeGreaterThan(0.5);
   }, 600_000);
 
-  test('refused with a pixel-space constraint and with guidance, naming the flags', async () => {
-    const sr = await tether('superres', '-i', img, '--method', 'dps', '--model', GOLDEN_DIR, '-o', join(dir, 'sr.png'));
-    expect(sr.code).not.toBe(0);
-    expect(sr.message).toMatch(/--method dps is latent-space inpainting only.*VAE-decoder VJP/);
+  test('refused with guidance, naming the flags', async () => {
     const g = await tether('inpaint', '-i', img, '--mask', mask, '--method', 'dps', '--guidance', '3', '--model', GOLDEN_DIR, '-o', join(dir, 'g.png'));
     expect(g.code).not.toBe(0);
     expect(g.message).toMatch(/--method dps runs without classifier-free guidance \(--guidance 1\)/);
