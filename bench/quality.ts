@@ -61,8 +61,9 @@ const ALL_METHODS: MethodSpec[] = [
   { name: 'newton-exact-pixel', method: 'newton', schedule: 'exact', space: 'pixel' },
   { name: 'newton-fused-pixel', method: 'newton', schedule: 'fused', space: 'pixel' },
   { name: 'no-jacobian-pixel', method: 'no-jacobian', schedule: 'exact', space: 'pixel' },
-  // dps (issue 15): the gradient baseline, J^T d by the UNet's VJP; latent inpainting only ('space' keeps it to the inpainting cases)
-  { name: 'dps', method: 'dps', schedule: 'exact', space: 'latent' },
+  // dps (issue 15): the gradient baseline, J^T d by the UNet's VJP; every case (inpainting in the task's default latent space;
+  // super-resolution and deblurring with d = D^T A^T (y - A D(x0)) through the VAE decoder's VJP)
+  { name: 'dps', method: 'dps', schedule: 'exact' },
   { name: 'unconstrained', method: 'none', schedule: 'exact' },
 ];
 const wanted = opt('methods', '').split(',').filter(Boolean);
