@@ -6,7 +6,7 @@
 // variant, and the class waits in `table.pending` until `settleVariants(ctx)` measures it. Nothing
 // measures in the background: tasks run a discovery pass, settle, and then run with the table
 // frozen (src/pipeline/variant_warmup.ts), so no choice changes during a run. Forcing:
-// `forceVariant(op, v)` or TETHER_MATMUL_VARIANT / TETHER_CONV2D_VARIANT (debugging); tests pass
+// `forceVariant(op, v)` or TETHER_MATMUL_VARIANT / _CONV2D_ / _GROUP_NORM_VARIANT (debugging); tests pass
 // `variant` per call.
 import type { GpuContext } from '../gpu/context.js';
 import { adapterName } from '../gpu/device.js';
@@ -16,7 +16,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import type { VariantRecord } from '../gpu/variant_table.js';
 
 export type { VariantRecord } from '../gpu/variant_table.js';
-export type KernelOp = 'matmul' | 'conv2d';
+export type KernelOp = 'matmul' | 'conv2d' | 'group_norm';
 
 /** One dispatch, fully described: what ctx.dispatch records, and what the tuner times on its own. */
 export interface DispatchPlan {

@@ -27,3 +27,10 @@ export const GROUP_NORM_ODD_CASES: GroupNormCase[] = [
   { shape: [2, 320, 16, 16], groups: 32, eps: 1e-5, silu: false, mean: 100 },
   { shape: [1, 64, 96, 96], groups: 32, eps: 1e-6, silu: false, mean: -300 },
 ];
+
+/** The embedded model's (weights/fmnist, 16 groups) at quality-bench batches, and groups smaller than a subgroup. */
+export const GROUP_NORM_SMALL_CASES: GroupNormCase[] = [
+  { shape: [20, 64, 8, 8], groups: 16, eps: 1e-5, silu: true },
+  { shape: [50, 128, 4, 4], groups: 16, eps: 1e-5, silu: false, mean: 50 },
+  { shape: [5, 12, 2, 2], groups: 6, eps: 1e-5, silu: true },      // 8 values: fewer vec4 than lanes
+];
