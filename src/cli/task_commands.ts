@@ -54,6 +54,9 @@ export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command 
     cmd.option('--no-keep-known', 'leave the decoded result as sampled (default: the known pixels are pasted back exactly, the seam feathered into the hole)');
     cmd.option('--feather <px>', 'width of the feathered seam in pixels (default: the VAE\'s down-sampling factor: 8 for SD 1.x)');
   }
+  if (task === 'superres' || task === 'deblur' || task === 'colorize') {
+    cmd.option('--no-keep-known', `leave the decoded result as sampled (default: it is moved by the smallest change that makes its ${task === 'superres' ? 'downscaled' : task === 'deblur' ? 'blurred' : 'grey-scale'} version equal the input)`);
+  }
   if (task === 'superres') {
     cmd.option('--scale <n>', 'up-scaling factor, an integer in 2..16 (the output is scale times the input size)', '4');
     cmd.addOption(new Option('--kernel <k>', 'the observation operator: antialiased bicubic or box (area) downscaling').choices(['bicubic', 'box']).default('bicubic'));
@@ -96,6 +99,7 @@ async function runTaskCommand(task: CliTask, o: TaskOptions, deps: TaskCommandDe
   if (o.styleImage) req.styleImage = await readImageArg(o.styleImage);
   if (task === 'style') req.styleWeight = number(o.styleWeight ?? '1', '--style-weight');
   if (task === 'inpaint') { req.inpaintSpace = o.inpaintSpace; req.keepKnown = o.keepKnown !== false; req.feather = number(o.feather, '--feather'); }
+  if (task === 'superres' || task === 'deblur' || task === 'colorize') req.keepKnown = o.keepKnown !== false;
   if (task === 'superres') { req.scale = number(o.scale, '--scale'); req.downscaleKernel = o.kernel; }
   if (task === 'deblur') req.blurSigma = number(o.sigma, '--sigma');
   if (task === 'generate' || task === 'style') { req.width = number(o.width, '--width'); req.height = number(o.height, '--height'); }
@@ -154,7 +158,8 @@ async function runTaskCommand(task: CliTask, o: TaskOptions, deps: TaskCommandDe
       inputs: { image: o.image, mask: o.mask, style_image: o.styleImage, clip: o.clip, noise: o.noise },
       options: {
         scale: p.scale, kernel: p.kernel, sigma: p.sigma, inpaint_space: p.inpaint_space,
-        keep_known: p.keep_known === undefined ? undefined : String(p.keep_known), feather: p.feather, style_weight: p.style_weight,
+        keep_known: p.keep_known === undefined ? undefined : String(p.keep_known),
+        keep_observed: p.keep_observed === undefined ? undefined : String(p.keep_observed), feather: p.feather, style_weight: p.style_weight,
       },
     });
     const written = batchOutputPaths(o.output, n);

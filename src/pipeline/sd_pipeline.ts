@@ -59,7 +59,7 @@ export interface PipelineRequest {
   steps?: number; K?: number | 'auto'; lr?: number | [number, number]; h?: number; schedule?: Schedule; method?: Method;
   /** the stride lr is given for (rates scale by stride / lrStride; 'none': per step, the paper's); default: the task table's */
   lrStride?: number | 'none';
-  /** K 'auto': relative residual improvement below which the inner steps stop (default inner/stopping.ts AUTO_K_TOL) */
+  /** K 'auto': relative residual improvement per unit of the inner step's learning rate below which the inner steps stop (default inner/stopping.ts AUTO_K_TOL) */
   autoTol?: number;
   /** seed of image 0 (image i uses seed + 2i, docs/noise.md); or a NoiseSource; default: random */
   seed?: number;
@@ -77,7 +77,7 @@ export interface RunOptions { onProgress?: (p: Progress) => void | Promise<void>
 export interface PipelineResult {
   /** [N, 3, H, W] in [-1, 1] */
   images: ImageData4;
-  /** inpainting: the decoded result before the known pixels were pasted back */
+  /** with keepKnown (the default): the decoded result before the known pixels were pasted back (inpainting) or it was projected onto the observation (superres, deblur, colorize) */
   rawImages?: ImageData4;
   latent: Float32Array;
   evals: number;
@@ -160,6 +160,7 @@ export class SdPipeline {
       steps: r.steps, K: r.K, lr: r.lr, lr_stride: r.lrStride ?? def.defaults.lrStride ?? 'none', h: r.h, schedule: r.schedule, method: r.method, guidance: r.guidance, cfg_form: r.cfgForm,
       width: W, height: H, count: res.image.shape[0],
       ...(r.task === 'inpaint' ? { inpaint_space: r.inpaintSpace, keep_known: r.keepKnown, feather: r.feather ?? this.factor } : {}),
+      ...(r.task === 'superres' || r.task === 'deblur' || r.task === 'colorize' ? { keep_observed: r.keepKnown } : {}),
       ...(r.task === 'superres' ? { scale: r.scale, kernel: r.downscaleKernel } : {}),
       ...(r.task === 'deblur' ? { sigma: r.blurSigma } : {}),
       ...(r.styleImage ? { style_weight: r.styleWeight } : {}),

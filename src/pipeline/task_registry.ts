@@ -67,17 +67,17 @@ export const TASKS: Record<TaskId, TaskDefinition> = {
   superres: {
     id: 'superres', label: 'Super-res', summary: 'super-resolve a low-resolution image', runs: 'superres',
     needs: { image: true, mask: false, styleImage: 'no', size: false },
-    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { scale: 4, downscaleKernel: 'bicubic' },
+    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { scale: 4, downscaleKernel: 'bicubic', keepKnown: true },
   },
   deblur: {
     id: 'deblur', label: 'Deblur', summary: 'recover a sharp image from a Gaussian-blurred one', runs: 'deblur',
     needs: { image: true, mask: false, styleImage: 'no', size: false },
-    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { blurSigma: 2 },
+    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { blurSigma: 2, keepKnown: true },
   },
   colorize: {
     id: 'colorize', label: 'Colorize', summary: 'colourise a grey-scale image (its luma is kept)', runs: 'colorize',
     needs: { image: true, mask: false, styleImage: 'no', size: false },
-    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: {},
+    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { keepKnown: true },
   },
   style: {
     id: 'style', label: 'Style', summary: 'generate from a prompt in the style of a reference image (CLIP)', runs: 'generate',

@@ -14,7 +14,7 @@ import { InpaintConstraint, latentMask } from '../sampler/constraints/inpaint.js
 import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
 import { PixelLinearConstraint } from '../sampler/constraints/pixel_linear.js';
 import {
-  blurOperator, downscaleOperator, greyOperator, MaskOperator, type DownscaleKernel, type PixelOperator,
+  blurAxes, blurOperator, downscaleAxes, downscaleOperator, greyOperator, GREY_MATRIX, MaskOperator, type DownscaleKernel, type OperatorAxes, type PixelOperator,
 } from '../sampler/constraints/pixel_operators.js';
 import { sampleDdim } from '../sampler/ddim_sampler.js';
 import { makeDenoise, type Guidance, type NoiseModel } from '../sampler/guidance.js';
@@ -23,6 +23,7 @@ import type { NoiseSource } from '../sampler/noise.js';
 import { Tracer } from '../sampler/tracer.js';
 import { withStyle, type StyleRequest } from './style_task.js';
 import { keepKnown } from './keep_known.js';
+import { KEEP_OBSERVED_ITERATIONS, keepObserved, observe } from './keep_observed.js';
 import { prepareVariants } from './variant_warmup.js';
 
 export type TaskName = 'generate' | 'inpaint' | 'superres' | 'deblur' | 'colorize';
@@ -79,8 +80,10 @@ export interface TaskRequest {
   /** style guidance (CLIP Gram loss) on top of the task, or alone with 'generate' */
   style?: StyleRequest;
   /**
-   * inpaint: paste the known pixels back after decoding, with the seam feathered over `feather`
-   * pixels into the hole (keep_known.ts). Default on, feather = the VAE's down-sampling factor.
+   * Keep what the input says (default on). inpaint: paste the known pixels back after decoding,
+   * with the seam feathered over `feather` pixels into the hole (keep_known.ts), feather = the VAE's
+   * down-sampling factor by default. superres / deblur / colorize: move the decoded result by the
+   * smallest correction that makes A(result) = the input (keep_observed.ts).
    */
   keepKnown?: boolean;
   feather?: number;
@@ -90,7 +93,7 @@ export interface TaskResult {
   image: ImageData4; latent: Float32Array; evals: number; calls: number;
   /** the run itself (after kernel variants were chosen) */
   seconds: number;
-  /** inpainting with keepKnown: the decoded result before the known pixels were pasted back */
+  /** with keepKnown: the decoded result before the known pixels were pasted back / it was projected onto the observation */
   rawImage?: ImageData4;
   /** hash of the kernel-variant entries the run used: runs with equal hashes, seeds and inputs are bit-identical */
   variants: string;
@@ -109,7 +112,27 @@ export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest):
     const image = keepKnown(result.image.data, req.image.data, req.mask.data, result.image.shape, { feather });
     return { ...result, rawImage: result.image, image: { data: image, shape: result.image.shape } };
   }
+  const observed = req.keepKnown !== false ? observedBy(req, result.image.shape) : null;
+  if (observed) {
+    const { image } = keepObserved(result.image.data, observed.y, result.image.shape, observed.axes, { iterations: KEEP_OBSERVED_ITERATIONS });
+    return { ...result, rawImage: result.image, image: { data: image, shape: result.image.shape } };
+  }
   return result;
+}
+
+/** The observation of super-resolution, deblurring and colourisation as host matrices and y (keep_observed.ts). */
+function observedBy(req: TaskRequest, shape: readonly [number, number, number, number]): { axes: OperatorAxes; y: Float32Array } | null {
+  const [, , H, W] = shape, img = req.image;
+  if (!img || req.operator) return null;
+  switch (req.task) {
+    case 'superres': return { axes: downscaleAxes(H, W, req.scale ?? 4, req.downscaleKernel ?? 'bicubic'), y: img.data };
+    case 'deblur': return { axes: blurAxes(H, W, req.blurSigma ?? 2), y: img.data };
+    case 'colorize': {
+      const axes = { c: GREY_MATRIX };
+      return { axes, y: img.shape[1] === 3 ? observe(img.data, img.shape, axes).data : img.data };
+    }
+    default: return null;
+  }
 }
 
 async function runFrozen(ctx: GpuContext, m: TaskModels, req: TaskRequest): Promise<TaskResult> {

@@ -1,11 +1,14 @@
 // No colour tint on a grey model (issue 13): with the task table's defaults (steps made few),
 // super-resolution and deblurring of validation images give outputs whose channel means match
-// the observation's within 1/255 — on weights/fmnist every image is grey, so a channel drifting
-// away is a tint. Before lr was scaled with the stride (SamplerSettings.lrStride), the inner
-// steps' total movement grew with the number of steps and 20 steps drifted by more than 1/255.
-// NOT MET YET, so skipped: measured per image (bench/RESULTS.md "Sweep"), the channel means still
-// drift by 1.4-2.1/255 at 10 steps and 1.5/255 at 20 (the stride scaling fixed the growth with the
-// step count, not the drift itself). Unskip when a grey-preserving direction lands.
+// the observation's — on weights/fmnist every image is grey, so channels drifting apart are a tint.
+// The raw decode drifts (1.4-3.5/255 per image, bench/RESULTS.md "Sweep" and "Keeping what was
+// observed"); the result as returned is projected onto A x = y (src/pipeline/keep_observed.ts),
+// which fixes the observed channel means. The bound is 1/255 on the tint (the spread of the
+// output's channel means) and, for the mean itself, the ground truth's own offset + 0.5/255: at
+// 32 px the antialiased bicubic downscale does not preserve a channel's mean (border rows weigh
+// differently; the true images are up to ~1.2/255 off their own observation), while the blur is
+// (0.15/255) — so deblurring is held to < 0.65/255 and super-resolution to what the truth achieves.
+// Asserted on the raw decode too, as the number the projection improves on.
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { nodeModelSource } from '../../src/pipeline/load_pipeline_node.js';
@@ -24,17 +27,22 @@ afterAll(() => pipe?.destroy());
 
 const FIRST = VALIDATION_FIRST + 96, N = 2;   // validation images 496, 497
 
-describe.skip('colour drift (issue 13 acceptance, not met yet)', () => {
+describe('colour drift (issue 13 acceptance)', () => {
 for (const kind of ['superres-x4', 'deblur'] as CaseKind[]) {
-  gpuTest(`${kind} with the defaults (5 steps): channel means within 1/255 of the observation's, no tint`, async () => {
+  gpuTest(`${kind} with the defaults (5 steps): no tint (< 1/255), channel means as close to the observation's as the truth's (+ 0.5/255)`, async () => {
     const test = await loadTestSet(nodeModelFiles('weights/fmnist'), FIRST + N), S = test.size, px = 3 * S * S;
     const gt: ImageData4 = { data: test.images.slice(FIRST * px, (FIRST + N) * px), shape: [N, 3, S, S] };
     const tc = await buildCase(ctx, kind, gt, 7);
     const r = await pipe.run({ ...tc.request, steps: 5, noise: seededNoise([2 * FIRST, 2 * FIRST + 2]) });
-    const y = tc.request.image!;
-    const drift = colourDrift(r.images.data, y.data, N, S * S, y.shape[2] * y.shape[3]);
-    expect(drift.meanError).toBeLessThan(1);
+    const y = tc.request.image!, hwIn = y.shape[2] * y.shape[3];
+    const truth = colourDrift(gt.data, y.data, N, S * S, hwIn);
+    const drift = colourDrift(r.images.data, y.data, N, S * S, hwIn);
+    const raw = colourDrift(r.rawImages!.data, y.data, N, S * S, hwIn);
     expect(drift.tint).toBeLessThan(1);
+    expect(drift.meanError).toBeLessThan(truth.meanError + 0.5);
+    expect(drift.meanError).toBeLessThan(kind === 'deblur' ? 0.65 : 1.75);
+    // the raw decode is what drifted: the projection must have been needed
+    expect(raw.tint + raw.meanError).toBeGreaterThan(drift.tint + drift.meanError);
   }, 600_000);
 }
 });
