@@ -10,7 +10,7 @@ import { defineKernel } from '../gpu/kernel.js';
 import { check, GpuTensor, shapeStr, type DType } from '../gpu/tensor.js';
 import { Rng } from '../util/rng.js';
 import {
-  dummyTensor, gemm, gemmPlan, laneWorkgroup, matmulVariants, provisionalMatmul, type Gemm, type MatmulVariant,
+  dummyTensor, gemm, gemmPlan, laneWorkgroupFor, matmulVariants, provisionalMatmul, type Gemm, type MatmulVariant,
 } from './matmul.js';
 import { convOutSize, padOf } from './reference/conv2d.js';
 import { transpose } from './transpose.js';
@@ -165,7 +165,7 @@ export function conv2dPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: Gp
     check(variant !== 'subgroup' || ctx.hasSubgroups, 'conv2d: the subgroup variant needs the subgroups feature');
     kernel = variant === 'subgroup' ? conv2dSubgroupKernel : conv2dRegblockKernel;
     const W4 = (g.C * g.KH * g.KW) % 4 === 0;  // weight rows as 4-vectors
-    const R = variant === 'subgroup' ? 8 : 4, WG = laneWorkgroup(ctx);
+    const R = variant === 'subgroup' ? 8 : 4, WG = laneWorkgroupFor(ctx, Math.ceil(g.O / 4));
     overrides = { R, WG, W4: +W4 };
     bindings.w4 = W4 ? w : dummy;
     cols = Math.ceil(g.O / (4 * WG));
@@ -181,7 +181,7 @@ function rowsPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, 
                   residual: GpuTensor, flags: number, rOff = 0, rSn = 0): DispatchPlan {
   check(ctx.hasSubgroups && rowsFits(g), `conv2d: the rows variant does not fit x [${g.N},${g.C},${g.H},${g.W}], ` +
     `O ${g.O}, ${g.KH}x${g.KW} stride ${g.stride} pad [${g.pad}] (needs subgroups, O and W multiples of 4, stride 1 or 2)`);
-  const blocks = g.N * g.Ho * Math.ceil(g.Wo / 8), WG = laneWorkgroup(ctx);
+  const blocks = g.N * g.Ho * Math.ceil(g.Wo / 8), WG = laneWorkgroupFor(ctx, g.O / 4);
   const params = {
     M: blocks, O: g.O, C: g.C, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, pad_t: g.pad[0], x_off: 0, x_sn: g.C * g.H * g.W,
     y_off: 0, y_sn: g.O * g.Ho * g.Wo, r_off: rOff, bias_off: 0, flags, r_sn: rSn,

@@ -87,6 +87,21 @@ export function laneWorkgroup(ctx: GpuContext): number {
   return sg > 0 ? Math.min(Math.max(16, sg), ctx.limits.maxComputeInvocationsPerWorkgroup) : 64;
 }
 
+/**
+ * laneWorkgroup(ctx) narrowed to what `n4` column groups (4 outputs each) need: the largest
+ * subgroup size times a power of two, so subgroups stay full and there are at most two sizes
+ * per adapter to compile. Each output's sum is the same whatever the workgroup size. On lavapipe
+ * the embedded model's 32-channel layers (8 column groups) left half of a 16-wide workgroup
+ * computing clamped duplicates, conv_out (O = 4) 15/16 of it.
+ */
+export function laneWorkgroupFor(ctx: GpuContext, n4: number): number {
+  const wg = laneWorkgroup(ctx), sg = ctx.adapter.subgroupMaxSize;
+  if (sg <= 0) return wg;
+  let w = sg;
+  while (w < wg && w < n4) w *= 2;
+  return Math.min(w, wg);
+}
+
 /** Rows of operand X (elements off + b*sb + m*sm + k) readable as aligned 4-vectors. */
 function vec4Rows(K: number, sk: number, sm: number, sb: number, off: number): boolean {
   return sk === 1 && K % 4 === 0 && sm % 4 === 0 && sb % 4 === 0 && off % 4 === 0;
@@ -131,7 +146,7 @@ export function gemmPlan(ctx: GpuContext, g: Gemm, variant: MatmulVariant): Disp
     // Register blocks are sized for lavapipe's compile time as much as for speed: it compiles
     // at the first dispatch and every load expands to a per-lane loop, so a subgroup kernel with
     // 16 rows takes minutes to build. 4-vector rows get 8 rows, the scalar path (rare shapes) 4.
-    const R = variant === 'subgroup' && A4 ? 8 : 4, WG = laneWorkgroup(ctx);
+    const R = variant === 'subgroup' && A4 ? 8 : 4, WG = laneWorkgroupFor(ctx, Math.ceil(g.N / cols));
     overrides = { R, WG, A4: +A4, B4: +B4 };
     // an unused vector view gets the dummy (a tensor may be smaller than one 4-vector)
     bindings.a4 = A4 ? g.a : dummy;
