@@ -66,7 +66,7 @@ function diffusionStep(ctx: GpuContext, req: SampleRequest, s: StepScalars,
                        o: Pick<DiffusionStep, 'K' | 'lr' | 'observe'> & { counts: { evals: number; calls: number; innerSteps: number } }): DiffusionStep {
   const step: DiffusionStep = {
     ctx, K: o.K, lr: o.lr, h: req.settings.h, observe: o.observe,
-    stop: innerStop(ctx, req.settings.innerStop, req.settings.autoTol),
+    stop: innerStop(ctx, req.settings.innerStop, req.settings.autoTol, o.lr),
     took: () => { o.counts.innerSteps++; },
     async eps(x) {
       req.signal?.throwIfAborted();

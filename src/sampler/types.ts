@@ -38,7 +38,7 @@ export interface SamplerSettings {
   lrStride?: number;
   /** (ours) 'auto': stop the inner steps early when the constraint residual stops improving (inner/stopping.ts); K is the cap */
   innerStop?: InnerStopKind;
-  /** 'auto': the relative improvement of the residual below which the inner steps stop (default AUTO_K_TOL) */
+  /** 'auto': the relative improvement of the residual, per unit of the last inner step's learning rate, below which the inner steps stop (default AUTO_K_TOL) */
   autoTol?: number;
 }
 
