@@ -25,6 +25,9 @@ export class BufferPool {
   /** handed out for the long term (weight-derived copies): not counted in handedOut */
   private readonly kept = new Set<GPUBuffer>();
 
+  /** called for each buffer the pool destroys (the context drops its bind groups) */
+  onDestroy: ((buf: GPUBuffer) => void) | null = null;
+
   constructor(private readonly device: GPUDevice) {}
 
   acquire(bytes: number, label?: string): GPUBuffer {
@@ -53,7 +56,7 @@ export class BufferPool {
 
   /** Destroys every cached (not handed out) buffer. */
   trim(): void {
-    for (const list of this.free.values()) for (const b of list) { this.owned -= b.size; b.destroy(); }
+    for (const list of this.free.values()) for (const b of list) { this.owned -= b.size; this.onDestroy?.(b); b.destroy(); }
     this.free.clear();
   }
 

@@ -2,12 +2,13 @@
 // the pipeline cache, and a command encoder that collects every dispatch of a forward pass into
 // one compute pass, submitted only when results are needed (readback) or the batch grows large.
 import { BufferUsage, MapMode } from './flags.js';
+import { BindGroupCache } from './bind_group_cache.js';
 import { BufferPool } from './buffer_pool.js';
 import { DispatchCounts } from './dispatch_counts.js';
 import { fromF16Array, toF16Array } from './half.js';
 import { packParams, type Kernel, type KernelTypes } from './kernel.js';
 import { PipelineCache } from './pipeline_cache.js';
-import { check, DTYPE_BYTES, GpuTensor, numel, shapeStr, type DType } from './tensor.js';
+import { check, DTYPE_BYTES, GpuTensor, numel, padTo4, shapeStr, type DType } from './tensor.js';
 import { GpuTimer, type TimedDispatch } from './timing.js';
 import { ScopeStack } from './scope_stack.js';
 import { VariantTable } from './variant_table.js';
@@ -45,6 +46,8 @@ export class GpuContext {
   readonly modulePath: string[] = [];
   /** dispatches and bytes written to pooled tensors, per kernel (observation only; see dispatch_counts.ts) */
   readonly counts = new DispatchCounts();
+  /** bind groups reused across dispatches (bind_group_cache.ts) */
+  readonly bindGroups: BindGroupCache;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -61,6 +64,8 @@ export class GpuContext {
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterDescription) {
     this.pool = new BufferPool(device);
+    this.bindGroups = new BindGroupCache(device);
+    this.pool.onDestroy = (b) => this.bindGroups.forget(b);
     this.pipelines = new PipelineCache(device);
     this.hasF16 = device.features.has('shader-f16');
     this.hasSubgroups = device.features.has('subgroups');
@@ -156,6 +161,7 @@ export class GpuContext {
     // recorded, unsubmitted work may read it (load-time weight copies): buffers must live until submit
     if (this.encoder) this.flush();
     this.residentBytes -= t.buffer.size;
+    this.bindGroups.forget(t.buffer);
     t.buffer.destroy();
   }
 
@@ -171,15 +177,15 @@ export class GpuContext {
     check(x >= 1 && y >= 1 && z >= 1 && x <= maxWg && y <= maxWg && z <= maxWg,
       `kernel ${kernel.name}: dispatch size [${x}, ${y}, ${z}] outside 1..${maxWg}`);
     const overrides = { ...kernel.overrides, ...opts.overrides };
-    const { pipeline, layout } = this.pipelines.get(kernel, types, overrides);
+    const { pipeline, layout, id } = this.pipelines.get(kernel, types, overrides);
 
     const slot = this.pending * this.uniformStride;
-    const entries: GPUBindGroupEntry[] = [];
+    const slots: number[] = [], buffers: GPUBuffer[] = [], sizes: number[] = [], offsets: number[] = [];
     let written = 0;
     for (const b of kernel.bindings) {
       if (b.kind === 'uniform') {
         packParams(kernel, params, this.uniformView, slot);
-        entries.push({ binding: 0, resource: { buffer: this.uniformBuf, offset: slot, size: kernel.paramBytes } });
+        slots.push(b.binding); buffers.push(this.uniformBuf); offsets.push(slot); sizes.push(kernel.paramBytes);
         continue;
       }
       const r = bindings[b.name];
@@ -190,12 +196,12 @@ export class GpuContext {
       check(size <= this.limits.maxStorageBufferBindingSize,
         `kernel ${kernel.name}: binding '${b.name}' is ${size} bytes, over this device's ` +
         `maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize})`);
-      entries.push({ binding: b.binding, resource: { buffer, offset: 0, size } });
+      slots.push(b.binding); buffers.push(buffer); offsets.push(0); sizes.push(size);
     }
     for (const name of Object.keys(bindings)) {
       if (!kernel.bindings.some((b) => b.name === name)) throw new Error(`kernel ${kernel.name}: unknown binding '${name}'`);
     }
-    const bindGroup = this.device.createBindGroup({ layout, entries });
+    const bindGroup = this.bindGroups.get(id, layout, slots, buffers, sizes, offsets);
     this.counts.add(kernel.name, written);
 
     const encoder = (this.encoder ??= this.device.createCommandEncoder());
@@ -291,10 +297,4 @@ export class GpuContext {
     this.pass?.end();
     this.pass = null;
   }
-}
-
-function padTo4(bytes: ArrayBufferView): Uint8Array {
-  const out = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
-  out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  return out;
 }

@@ -10,6 +10,8 @@ const BUFFER_TYPE: Record<Kernel['bindings'][number]['kind'], GPUBufferBindingTy
 export interface CachedPipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
+  /** unique per pipeline (keys its bind groups) */
+  id: number;
 }
 
 export class PipelineCache {
@@ -48,7 +50,7 @@ export class PipelineCache {
         return `kernel '${k.name}' (${key}) failed to build: ${err?.message ?? ''}\n${msgs.join('\n')}`;
       }),
     );
-    const entry = { pipeline, layout };
+    const entry = { pipeline, layout, id: this.cache.size + 1 };
     this.cache.set(key, entry);
     return entry;
   }

@@ -45,3 +45,10 @@ export class GpuTensor {
 export function check(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
 }
+
+/** The bytes of `bytes` zero-padded to a multiple of 4 (writeBuffer's granularity). */
+export function padTo4(bytes: ArrayBufferView): Uint8Array {
+  const out = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+  out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return out;
+}
