@@ -48,6 +48,8 @@ export class GpuContext {
   readonly counts = new DispatchCounts();
   /** bind groups reused across dispatches (bind_group_cache.ts) */
   readonly bindGroups: BindGroupCache;
+  /** how read() and sync() await the GPU (Node on a software adapter sleeps between ticks: gpu_wait_node.ts) */
+  awaitGpu: <T>(p: Promise<T>) => Promise<T> = (p) => p;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -244,7 +246,7 @@ export class GpuContext {
   /** Waits for the GPU to finish all submitted work; throws any recorded WebGPU error. */
   async sync(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.awaitGpu(this.device.queue.onSubmittedWorkDone());
     await this.checkErrors();
   }
 
@@ -255,7 +257,7 @@ export class GpuContext {
     this.endPass();
     (this.encoder ??= this.device.createCommandEncoder()).copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
     this.flush();
-    await staging.mapAsync(MapMode.READ);
+    await this.awaitGpu(staging.mapAsync(MapMode.READ));
     const raw = staging.getMappedRange().slice(0, t.byteLength);
     staging.unmap();
     staging.destroy();
@@ -293,8 +295,5 @@ export class GpuContext {
     return out;
   }
 
-  private endPass(): void {
-    this.pass?.end();
-    this.pass = null;
-  }
+  private endPass(): void { this.pass?.end(); this.pass = null; }
 }

@@ -4,6 +4,7 @@
 import { create, globals } from 'webgpu';
 import { createGpuContext, type DeviceOptions } from './device.js';
 import type { GpuContext } from './context.js';
+import { sleepingWait } from './gpu_wait_node.js';
 
 Object.assign(globalThis, globals);
 let dawn: GPU | null = null;
@@ -12,6 +13,9 @@ export function nodeGpu(): GPU {
   return (dawn ??= create([]));
 }
 
-export function createNodeGpuContext(opts: DeviceOptions = {}): Promise<GpuContext> {
-  return createGpuContext(nodeGpu(), opts);
+export async function createNodeGpuContext(opts: DeviceOptions = {}): Promise<GpuContext> {
+  const ctx = await createGpuContext(nodeGpu(), opts);
+  // a software adapter's threads share the CPU with Dawn's polling: sleep between its ticks
+  if (ctx.adapter.isFallbackAdapter) ctx.awaitGpu = sleepingWait;
+  return ctx;
 }
