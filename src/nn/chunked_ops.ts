@@ -51,13 +51,14 @@ function sliceConvWeight(ctx: GpuContext, w: GpuTensor, o0: number, oc: number, 
   return out;
 }
 
-interface NormSlices { gamma: GpuTensor[]; beta: GpuTensor[] }
-interface ConvBlocks { w: GpuTensor[][]; bias: (GpuTensor | undefined)[] }
+export interface NormSlices { gamma: GpuTensor[]; beta: GpuTensor[] }
+export interface ConvBlocks { w: GpuTensor[][]; bias: (GpuTensor | undefined)[] }
 
 const normCache = new WeakMap<GroupNorm, Map<string, NormSlices>>();
 const convCache = new WeakMap<Conv2d, Map<string, ConvBlocks>>();
 
-function normSlices(ctx: GpuContext, gn: GroupNorm, sizes: readonly number[]): NormSlices {
+/** gamma/beta of `gn` cut as `sizes` (cached per split; also the VAE decoder VJP's, src/vae/vjp). */
+export function normSlices(ctx: GpuContext, gn: GroupNorm, sizes: readonly number[]): NormSlices {
   let m = normCache.get(gn);
   if (!m) normCache.set(gn, (m = new Map()));
   const key = sizes.join(',');
@@ -73,7 +74,8 @@ function normSlices(ctx: GpuContext, gn: GroupNorm, sizes: readonly number[]): N
   return s;
 }
 
-function convBlocks(ctx: GpuContext, conv: Conv2d, inSizes: readonly number[], outSizes: readonly number[]): ConvBlocks {
+/** w[j][i]: the weight block from input part i to output part j, and per-output bias (cached per split). */
+export function convBlocks(ctx: GpuContext, conv: Conv2d, inSizes: readonly number[], outSizes: readonly number[]): ConvBlocks {
   let m = convCache.get(conv);
   if (!m) convCache.set(conv, (m = new Map()));
   const key = `${inSizes.join(',')}|${outSizes.join(',')}`;
