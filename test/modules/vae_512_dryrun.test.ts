@@ -1,4 +1,5 @@
-// SD 1.4's VAE at 512 x 512 on a device whose maxStorageBufferBindingSize is 128 MiB, checked
+// SD 1.4's VAE at 512 x 512 (decode, encode and the decoder VJP) on a device whose
+// maxStorageBufferBindingSize is 128 MiB, checked
 // without running a shader: a recording GpuContext stands in for the GPU, so the real model code
 // and kernel wrappers allocate, copy and dispatch as usual while the mock checks every binding
 // against the limit and tracks live activation memory. (TETHER_SLOW=512 in vae_sd14.test.ts runs
@@ -57,9 +58,10 @@ function dryContext(bindingLimit: number): { ctx: GpuContext; stats: DryStats } 
       scopes.push(mine);
       let result: R;
       try { result = fn(); } finally { scopes.pop(); }
-      const out = result instanceof GpuTensor ? result : undefined; // the model code's scopes return one tensor or nothing
-      for (const t of mine) if (t !== out) ctx.release(t);
-      if (out && mine.has(out)) scopes[scopes.length - 1]?.add(out);
+      // the model code's scopes return one tensor, an array of them (the decoder VJP's parts) or nothing
+      const out = new Set(result instanceof GpuTensor ? [result] : Array.isArray(result) ? result.filter((t) => t instanceof GpuTensor) : []);
+      for (const t of mine) if (!out.has(t)) ctx.release(t);
+      for (const t of out) if (mine.has(t)) scopes[scopes.length - 1]?.add(t);
       return result;
     },
     upload(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32', resident = false) {
@@ -113,6 +115,21 @@ describe('SD 1.4 VAE at 512 x 512, dry run on a 128 MiB binding limit', () => {
     ctx.release(x, mean, logvar);
     expect(stats.maxBinding).toBeLessThanOrEqual(128 * MiB);
     expect(stats.live).toBe(0); // every activation went back to the pool
+  }, 120_000);
+
+  test('decoder VJP at [1, 4, 64, 64]: accepted, on channel chunks, no binding over the limit, every buffer back', async () => {
+    const { ctx, stats } = dryContext(128 * MiB);
+    const vae = await sd14Vae(ctx);
+    const z = ctx.upload(new Float32Array(4 * 64 * 64), [1, 4, 64, 64]), u = ctx.upload(new Float32Array(3 * 512 * 512), [1, 3, 512, 512]);
+    const base = stats.live;
+    stats.peak = base;
+    const g = vae.decodeVjp(ctx, z, u);
+    expect([...g.shape]).toEqual([1, 4, 64, 64]);
+    console.log(`decoder VJP 512: ${stats.dispatches} dispatches, ${stats.copies} copies, largest binding ${(stats.maxBinding / MiB).toFixed(0)} MiB ` +
+      `(${stats.maxBindingAt}), peak activations ${((stats.peak - base) / MiB).toFixed(0)} MiB above its inputs`);
+    expect(stats.maxBinding).toBeLessThanOrEqual(128 * MiB);
+    ctx.release(z, u, g);
+    expect(stats.live).toBe(0);
   }, 120_000);
 
   test('unsplit, the same decode would bind 256 MiB tensors (the check above is not vacuous)', async () => {

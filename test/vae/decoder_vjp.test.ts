@@ -19,16 +19,20 @@
 // fmnist f16 3.2e-4 / 1.7e-3, 6.5e-4 / 2.4e-3 (rel <= 7e-5).
 // The mid-block attention's own identity (its scores path is small beside its residual in the
 // whole decoder) is checked alone: there the FD converges to 1e-7 relative (tolerance as above).
-import { beforeAll, describe, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
+import type { GpuTensor } from '../../src/gpu/tensor.js';
 import { setAutoTune } from '../../src/kernels/select_variant.js';
 import { loadPipelineFromPath } from '../../src/pipeline/load_pipeline_node.js';
 import type { AutoencoderKL } from '../../src/vae/autoencoder_kl.js';
+import { parseVaeConfig } from '../../src/vae/config.js';
 import { vaeAttentionVjp } from '../../src/vae/vjp/attention_vjp.js';
-import { recordDecoderTape } from '../../src/vae/vjp/decoder_vjp.js';
+import { checkDecoderVjpFits, recordDecoderTape } from '../../src/vae/vjp/decoder_vjp.js';
 import { GOLDEN_DIR, openGolden } from '../helpers/golden.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { compare, expectClose, F32_TOL, randn } from '../helpers/numeric.js';
+import { goldenFile } from '../modules/unet_synthetic.js';
 
 beforeAll(() => setAutoTune(false));
 const T = 600_000;
@@ -137,4 +141,61 @@ describe('VAE decoder VJP', () => {
       vae.destroy(ctx);
     }, T);
   }
+});
+
+// Channel chunks (decoder_vjp.ts): a budget of 64 KiB splits the golden decoder's [1, 32, 64, 64]
+// activations in 8 parts and its [1, 64, 64, 64] upsampled copy in 16, so every chunked backward
+// runs (multi-part conv input gradients, GroupNorm per part, upsample + resplit) where SD 1.4 at
+// 512 x 512 would split on a 128 MiB device. Chunked and unsplit differ only in f32 summation
+// order (the conv's partial sums over parts), so the tolerance is the forward chunking test's.
+const SAME = { atol: 1e-5, rtol: 1e-5, maxNmse: 1e-10 };
+
+describe('VAE decoder VJP on channel chunks', () => {
+  gpuTest('golden f32: chunked (budget 64 KiB) == unsplit; a batch of 2 that needs chunks == per-sample VJPs', async (ctx) => {
+    const vae = await load(ctx, GOLDEN_DIR, 'f32');
+    const zl = await latent('golden'), z = ctx.upload(zl.data, zl.shape);
+    const f = vae.downFactor, imgShape = [1, vae.config.outChannels, zl.shape[2]! * f, zl.shape[3]! * f];
+    const uData = randn(imgShape.reduce((a, b) => a * b), 7), u = ctx.upload(uData, imgShape);
+    const vjp = (zt: GpuTensor, ut: GpuTensor) => ctx.scope(async () => ctx.read(vae.decodeVjp(ctx, zt, ut)));
+    const whole = await vjp(z, u);
+    const t1 = recordDecoderTape(ctx, vae, z);
+    expect(t1.maxParts, 'the default budget splits nothing here').toBe(1);
+    t1.release();
+    ctx.release(t1.image);
+
+    vae.maxChunkBytes = 64 * 1024;
+    const want = await ctx.read(vae.decode(ctx, z));
+    const before = ctx.pool.inUse, dbl = ctx.pool.doubleReleases;
+    const tape = recordDecoderTape(ctx, vae, z);
+    expect(tape.maxParts, 'the small budget must force channel chunks').toBe(16);
+    expectClose(await ctx.read(tape.image), want, SAME, 'chunked tape image vs chunked vae.decode');
+    const g = tape.backward(u);
+    const chunked = await ctx.read(g);
+    ctx.release(g, tape.image);
+    expect(ctx.pool.inUse).toBe(before);
+    expect(ctx.pool.doubleReleases).toBe(dbl);
+    console.log(`golden f32 chunked (64 KiB) vs unsplit D^T u: ${compare(chunked, whole, SAME).report}`);
+    expectClose(chunked, whole, SAME, 'chunked vs unsplit D^T u');
+    expectClose(await vjp(z, u), whole, SAME, 'decodeVjp chunked vs unsplit');
+
+    // batch of 2 at 256 KiB: the batch would need splits, so it runs per sample, each chunked
+    vae.maxChunkBytes = 256 * 1024;
+    const z2 = randn(zl.data.length, 8), u2 = randn(uData.length, 9);
+    const second = await vjp(ctx.upload(z2, zl.shape), ctx.upload(u2, imgShape));
+    const zb = new Float32Array([...zl.data, ...z2]), ub = new Float32Array([...uData, ...u2]);
+    const both = await vjp(ctx.upload(zb, [2, ...zl.shape.slice(1)]), ctx.upload(ub, [2, ...imgShape.slice(1)]));
+    expectClose(both.subarray(0, whole.length), whole, SAME, 'batch sample 0');
+    expectClose(both.subarray(whole.length), second, SAME, 'batch sample 1');
+    ctx.release(z, u);
+    vae.destroy(ctx);
+  }, T);
+
+  test('SD 1.4 at a 64x64 latent on a 128 MiB binding: every activation has a split, the attention scores fit', () => {
+    // the check needs only the config and downFactor (no weights, no GPU)
+    const cfg = parseVaeConfig(readFileSync(goldenFile('sd14_configs/vae/config.json'), 'utf8'));
+    const vae = { config: cfg, downFactor: 2 ** (cfg.blockOutChannels.length - 1) } as AutoencoderKL;
+    const MiB = 2 ** 20;
+    expect(checkDecoderVjpFits(vae, 64, 64, 128 * MiB, 128 * MiB)).toBe(256 * MiB);   // [1, 256, 512, 512]: split
+    expect(() => checkDecoderVjpFits(vae, 128, 128, 128 * MiB, 128 * MiB)).toThrow(/attention scores/);
+  });
 });
