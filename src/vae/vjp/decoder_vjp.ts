@@ -147,7 +147,7 @@ function activationShapes(vae: AutoencoderKL, h: number, w: number): number[][] 
  * Checks, before any GPU work, that one sample's VJP at a latent h x w fits this device: every
  * activation has a channel split into parts of at most `budget` bytes holding whole groups
  * (the forward's planChannelSplit), and the attention's [L, L] scores fit one binding (`limit`;
- * they are not split). Returns the largest activation's bytes, unsplit (f32).
+ * they are not split). Returns the largest single tensor's bytes, unsplit (f32 activation or scores).
  */
 export function checkDecoderVjpFits(vae: AutoencoderKL, h: number, w: number, budget: number, limit: number): number {
   const plan = splitPlan(vae.config.normNumGroups, budget);
@@ -159,7 +159,7 @@ export function checkDecoderVjpFits(vae: AutoencoderKL, h: number, w: number, bu
   const scores = attentionVjpScoreBytes(1, h * w) / 2;
   check(scores <= limit,
     `VAE decoder VJP: a ${h}x${w} latent's attention scores need ${(scores / 2 ** 20).toFixed(0)} MiB, over one storage binding (${(limit / 2 ** 20).toFixed(0)} MiB) of this device: use a smaller image`);
-  return most;
+  return Math.max(most, scores);
 }
 
 /**
