@@ -14,7 +14,7 @@ import { InpaintConstraint, latentMask } from '../sampler/constraints/inpaint.js
 import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
 import { PixelLinearConstraint } from '../sampler/constraints/pixel_linear.js';
 import {
-  blurAxes, blurOperator, downscaleAxes, downscaleOperator, greyOperator, GREY_MATRIX, MaskOperator, type DownscaleKernel, type OperatorAxes, type PixelOperator,
+  blurSpec, downscaleSpec, GREY_SPEC, MaskOperator, separableOperator, type DownscaleKernel, type OperatorAxes, type OperatorSpec, type PixelOperator,
 } from '../sampler/constraints/pixel_operators.js';
 import { sampleDdim } from '../sampler/ddim_sampler.js';
 import { makeDenoise, type Guidance, type NoiseModel } from '../sampler/guidance.js';
@@ -120,19 +120,26 @@ export async function runTask(ctx: GpuContext, m: TaskModels, req: TaskRequest):
   return result;
 }
 
-/** The observation of super-resolution, deblurring and colourisation as host matrices and y (keep_observed.ts). */
-function observedBy(req: TaskRequest, shape: readonly [number, number, number, number]): { axes: OperatorAxes; y: Float32Array } | null {
-  const [, , H, W] = shape, img = req.image;
-  if (!img || req.operator) return null;
+/**
+ * The observation operator of super-resolution, deblurring and colourisation with the task's
+ * defaults: the one source of both the sampler's constraint (on the GPU, buildConstraint) and the
+ * projection of the result onto the observation (on the host, keep_observed.ts).
+ */
+function observationOf(req: TaskRequest, H: number, W: number): OperatorSpec | null {
   switch (req.task) {
-    case 'superres': return { axes: downscaleAxes(H, W, req.scale ?? 4, req.downscaleKernel ?? 'bicubic'), y: img.data };
-    case 'deblur': return { axes: blurAxes(H, W, req.blurSigma ?? 2), y: img.data };
-    case 'colorize': {
-      const axes = { c: GREY_MATRIX };
-      return { axes, y: img.shape[1] === 3 ? observe(img.data, img.shape, axes).data : img.data };
-    }
+    case 'superres': return downscaleSpec(H, W, req.scale ?? 4, req.downscaleKernel ?? 'bicubic');
+    case 'deblur': return blurSpec(H, W, req.blurSigma ?? 2);
+    case 'colorize': return GREY_SPEC;
     default: return null;
   }
+}
+
+/** The observation as host matrices and y (keep_observed.ts); a colour image for colorize is made grey. */
+function observedBy(req: TaskRequest, shape: readonly [number, number, number, number]): { axes: OperatorAxes; y: Float32Array } | null {
+  const [, , H, W] = shape, img = req.image, spec = observationOf(req, H, W);
+  if (!img || req.operator || !spec) return null;
+  const grey = req.task === 'colorize' && img.shape[1] === 3;
+  return { axes: spec.axes, y: grey ? observe(img.data, img.shape, spec.axes).data : img.data };
 }
 
 async function runFrozen(ctx: GpuContext, m: TaskModels, req: TaskRequest): Promise<TaskResult> {
@@ -233,19 +240,12 @@ async function buildConstraint(ctx: GpuContext, m: TaskModels, req: TaskRequest,
       ctx.release(image, maskT, known);
       return new InpaintConstraint(zY, ctx.upload(ml, [N, m.latentChannels, H / m.codec.factor, W / m.codec.factor]));
     }
-    case 'superres': {
-      const op = downscaleOperator(ctx, H, W, req.scale ?? 4, req.downscaleKernel ?? 'bicubic');
-      return new PixelLinearConstraint(op.name, op, ctx.upload(req.image!.data, req.image!.shape), m.codec, h);
-    }
-    case 'deblur': {
-      const op = blurOperator(ctx, H, W, req.blurSigma ?? 2);
-      return new PixelLinearConstraint(op.name, op, ctx.upload(req.image!.data, req.image!.shape), m.codec, h);
-    }
+    case 'superres':
+    case 'deblur':
     case 'colorize': {
-      const op = greyOperator(ctx);
-      const img = ctx.upload(req.image!.data, req.image!.shape);
-      let y = img;
-      if (req.image!.shape[1] === 3) { y = op.forward(ctx, img); ctx.release(img); }
+      const op = separableOperator(ctx, observationOf(req, H, W)!);
+      let y = ctx.upload(req.image!.data, req.image!.shape);
+      if (req.task === 'colorize' && req.image!.shape[1] === 3) { const grey = op.forward(ctx, y); ctx.release(y); y = grey; }
       return new PixelLinearConstraint(op.name, op, y, m.codec, h);
     }
   }

@@ -2,14 +2,14 @@
 // baseline runs through the CLI, writes its PNG with method dps in the metadata, moves the
 // result away from the unconstrained sample, and is refused where it has no backward (guidance)
 // by the task table, naming the flags. Pixel-space constraints: cli_dps_pixel.test.ts.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, test } from 'vitest';
 import { readPngText } from '../../src/cli/png_node.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
-import { png, tether } from './cli_harness.js';
+import { png, tether, tetherWrites } from './cli_harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-dps-'));
 const img = png(join(dir, 'img.png'), 64, 64, (x, y) => [x * 4, y * 4, 128]);
@@ -28,14 +28,8 @@ function knownRms(out: string): number {
 
 describe('tether inpaint --method dps', () => {
   test('runs end to end, records the method, and its inner steps change the result', async () => {
-    const run = async (method: string) => {
-      const o = join(dir, `${method}.png`);
-      const r = await tether('inpaint', '-i', img, '--mask', mask, '--method', method, '--steps', '4', '--K', '2', '--seed', '3', '--no-keep-known',
-        '--model', GOLDEN_DIR, '-o', o, '-q');
-      expect(r.code, r.message).toBe(0);
-      expect(existsSync(o)).toBe(true);
-      return o;
-    };
+    const run = (method: string) => tetherWrites(join(dir, `${method}.png`), 'inpaint', '-i', img, '--mask', mask, '--method', method,
+      '--steps', '4', '--K', '2', '--seed', '3', '--no-keep-known', '--model', GOLDEN_DIR, '-q');
     const dps = await run('dps'), none = await run('none');
     expect(JSON.parse(readPngText(readFileSync(dps)).tether!)).toMatchObject({ method: 'dps', K: 2, steps: 4 });
     // the golden model has random weights: at 64 px and 4 steps neither Newton (94.1) nor dps (95.6)

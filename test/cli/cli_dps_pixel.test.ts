@@ -5,7 +5,7 @@
 // ||A(output) - y|| (A = the task's antialiased bicubic x4 downscale, y = the input) is smaller
 // than the unconstrained sample's (--method none, same seed). The raw decode is measured
 // (--no-keep-known): the default projection onto A x = y would make both residuals ~0.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -13,7 +13,7 @@ import { describe, expect, test } from 'vitest';
 import { readPngText } from '../../src/cli/png_node.js';
 import { validateRequest } from '../../src/pipeline/task_registry.js';
 import { bicubicDownMatrix } from '../../src/sampler/constraints/pixel_operators.js';
-import { png, tether } from './cli_harness.js';
+import { png, tether, tetherWrites } from './cli_harness.js';
 
 const MODEL = 'weights/fmnist', S = 8, SCALE = 4, OUT = S * SCALE;
 const dir = mkdtempSync(join(tmpdir(), 'tether-dps-sr-'));
@@ -42,14 +42,8 @@ function observationRms(out: string): { rms: number; finite: boolean; size: [num
 describe('tether superres --method dps (embedded model)', () => {
   test('runs end to end, records the method, and lowers the observation residual below the unconstrained sample\'s', async () => {
     const raw = ['--no-keep-known'];
-    const run = async (method: string) => {
-      const o = join(dir, `${method}.png`);
-      const r = await tether('superres', '-i', low, '--scale', String(SCALE), '--method', method, '--steps', '10', '--K', '3', '--seed', '5',
-        ...raw, '--model', MODEL, '-o', o, '-q');
-      expect(r.code, r.message).toBe(0);
-      expect(existsSync(o)).toBe(true);
-      return o;
-    };
+    const run = (method: string) => tetherWrites(join(dir, `${method}.png`), 'superres', '-i', low, '--scale', String(SCALE), '--method', method,
+      '--steps', '10', '--K', '3', '--seed', '5', ...raw, '--model', MODEL, '-q');
     const dps = await run('dps'), none = await run('none');
     expect(JSON.parse(readPngText(readFileSync(dps)).tether!)).toMatchObject({ method: 'dps', K: 3, steps: 10 });
     const [rDps, rNone] = [observationRms(dps), observationRms(none)];

@@ -31,6 +31,14 @@ export async function tether(...args: string[]): Promise<Outcome> {
   }
 }
 
+/** A run that must succeed and write `out` (given as -o): returns out. */
+export async function tetherWrites(out: string, ...args: string[]): Promise<string> {
+  const r = await tether(...args, '-o', out);
+  expect(r.code, r.message).toBe(0);
+  expect(existsSync(out), out).toBe(true);
+  return out;
+}
+
 export function png(path: string, w: number, h: number, px: (x: number, y: number) => [number, number, number]): string {
   const p = new PNG({ width: w, height: h });
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) { const [r, g, b] = px(x, y); p.data.set([r, g, b, 255], 4 * (y * w + x)); }

@@ -114,18 +114,21 @@ export class SeparableOperator implements PixelOperator {
 
 export type DownscaleKernel = 'bicubic' | 'box';
 
+/** An operator's name and per-axis matrices: what both its GPU form and keep_observed.ts (host) use. */
+export interface OperatorSpec { name: string; axes: OperatorAxes }
+
 /** Super-resolution observation: downscale [N,3,H,W] by `factor` with the chosen kernel. */
+export const downscaleSpec = (H: number, W: number, factor: number, kernel: DownscaleKernel = 'bicubic'): OperatorSpec =>
+  ({ name: `downscale-${kernel}-x${factor}`, axes: downscaleAxes(H, W, factor, kernel) });
+export const blurSpec = (H: number, W: number, sigma: number): OperatorSpec => ({ name: `gaussian-blur-${sigma}`, axes: blurAxes(H, W, sigma) });
+export const GREY_SPEC: OperatorSpec = { name: 'greyscale', axes: { c: GREY_MATRIX } };
+
+export const separableOperator = (ctx: GpuContext, spec: OperatorSpec) => new SeparableOperator(ctx, spec.name, spec.axes);
 export function downscaleOperator(ctx: GpuContext, H: number, W: number, factor: number, kernel: DownscaleKernel = 'bicubic'): SeparableOperator {
-  return new SeparableOperator(ctx, `downscale-${kernel}-x${factor}`, downscaleAxes(H, W, factor, kernel));
+  return separableOperator(ctx, downscaleSpec(H, W, factor, kernel));
 }
-
-export function blurOperator(ctx: GpuContext, H: number, W: number, sigma: number): SeparableOperator {
-  return new SeparableOperator(ctx, `gaussian-blur-${sigma}`, blurAxes(H, W, sigma));
-}
-
-export function greyOperator(ctx: GpuContext): SeparableOperator {
-  return new SeparableOperator(ctx, 'greyscale', { c: GREY_MATRIX });
-}
+export const blurOperator = (ctx: GpuContext, H: number, W: number, sigma: number) => separableOperator(ctx, blurSpec(H, W, sigma));
+export const greyOperator = (ctx: GpuContext) => separableOperator(ctx, GREY_SPEC);
 
 /** The per-axis matrices of the operators above (host side). */
 export type OperatorAxes = { c?: Matrix; h?: Matrix; w?: Matrix };
