@@ -32,6 +32,20 @@ describe('innerStop auto', () => {
     // 1 -> 1.2 (worse) -> 0.97: 3% under the best (1), below the 5% needed
     expect(await decisions(ctx, [[1], [1.2], [0.97]], [0.1, 0.1, 0.1])).toEqual([true, false, false]);
   });
+  gpuTest('per sample (active): each stops on its own and stays stopped; null = all go on, [] = none', async (ctx) => {
+    const stop = innerStop(ctx, 'auto', AUTO_K_TOL, [0.1, 0.1, 0.1, 0.1]), out: (number[] | null)[] = [];
+    // sample 0 improves 10% then stalls; sample 1 keeps improving; sample 2 starts at zero
+    for (const norms of [[1, 1, 0], [0.9, 0.8, 0], [0.89, 0.6, 0], [0.5, 0.4, 0], [0.4, 0.39, 0]]) {
+      const t = ctx.upload(Float32Array.from(norms), [3]);
+      out.push(await stop.active(out.length, t));
+      ctx.release(t);
+    }
+    expect(out).toEqual([[0, 1], [0, 1], [1], [1], []]);   // 0 stalls at 0.89 (< 5%) and does not come back at 0.5
+    const all = innerStop(ctx, 'auto', AUTO_K_TOL, [0.1]), t = ctx.upload(Float32Array.from([1, 2]), [2]);
+    expect(await all.active(0, t)).toBeNull();
+    expect(await innerStop(ctx, 'fixed').active(0, t)).toBeNull();
+    ctx.release(t);
+  });
   gpuTest("'fixed' always proceeds", async (ctx) => {
     const stop = innerStop(ctx, 'fixed');
     const t = ctx.upload(Float32Array.from([0]), [1]);
