@@ -53,6 +53,10 @@ const base = { h: 0.005, schedule: 'exact' as Schedule, cfgForm: 'usual' as CfgF
 // the stride, so the inner steps' total movement no longer doubles with 20 steps against 10 — that
 // was why 20 steps did worse and tinted; lr 0.05 per stride 50 = the 0.1 per step that was best at
 // 10 steps. Inpainting and style keep the paper's per-step lr (not yet swept over step counts).
+// Super-resolution (ours, bench/RESULTS.md "Sweep: what it says", validation images 440..463): at
+// the same total movement (K x lr per stride) fewer, longer inner steps fill better — K 2 with lr
+// 0.25 per stride 50 beat K 10 by ~0.9 dB at 10 and 20 steps on 16 images, is no worse at 20 steps
+// than at 10, and costs 5 evaluations a step instead of 21. Deblurring keeps K 10 (K 3 and 5 lost).
 export const TASKS: Record<TaskId, TaskDefinition> = {
   generate: {
     id: 'generate', label: 'Generate', summary: 'text-to-image with the DDIM scheduler', runs: 'generate',
@@ -67,7 +71,7 @@ export const TASKS: Record<TaskId, TaskDefinition> = {
   superres: {
     id: 'superres', label: 'Super-res', summary: 'super-resolve a low-resolution image', runs: 'superres',
     needs: { image: true, mask: false, styleImage: 'no', size: false },
-    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { scale: 4, downscaleKernel: 'bicubic', keepKnown: true },
+    defaults: { ...base, K: 2, lr: 0.25, lrStride: 50, method: 'newton', guidance: 1 }, extra: { scale: 4, downscaleKernel: 'bicubic', keepKnown: true },
   },
   deblur: {
     id: 'deblur', label: 'Deblur', summary: 'recover a sharp image from a Gaussian-blurred one', runs: 'deblur',
