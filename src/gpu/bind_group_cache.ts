@@ -65,11 +65,6 @@ export class BindGroupCache {
     this.byBuffer.delete(id);
   }
 
-  clear(): void {
-    this.groups.clear();
-    this.byBuffer.clear();
-  }
-
   private idOf(b: GPUBuffer): number {
     let id = this.ids.get(b);
     if (id === undefined) this.ids.set(b, (id = this.nextId++));

@@ -27,8 +27,9 @@ export function withRows(ctx: GpuContext, base: GpuTensor, part: GpuTensor, idx:
 /** `moved` where the sample is in `rows`, `from` elsewhere (a stopped sample does not move). */
 export function keepRows(ctx: GpuContext, moved: GpuTensor, from: GpuTensor, rows: readonly number[] | null): GpuTensor {
   if (!rows) return moved;
-  const part = gatherRows(ctx, moved, rows), out = withRows(ctx, from, part, rows);
-  ctx.release(part);
+  const per = rowBytes(from), out = ctx.alloc(from.shape, from.dtype);
+  ctx.copy(from, out);
+  for (const n of rows) ctx.copy(moved, out, n * per, n * per, per);
   return out;
 }
 
