@@ -23,7 +23,7 @@ export function addSamplingOptions(cmd: Command, task: TaskId): Command {
     .option('-p, --prompt <text>', 'text prompt', '')
     .option('-n, --negative-prompt <text>', 'negative prompt (the unconditional branch of guidance)', '')
     .option('--steps <n>', task === 'generate' ? `${STEPS_HELP}; must divide 1000 unless --method none` : `${STEPS_HELP}; must divide 1000 (e.g. 10, 20, 25, 50)`, String(d.steps))
-    .option('--K <n>', `inner Newton steps per diffusion step, or 'auto': each sample stops when its constraint residual stops improving (by 0.5 x the step's lr, relative) and is no longer evaluated, at most ${d.K} (default ${d.K})`)
+    .option('--K <n>', `inner Newton steps per diffusion step, or 'auto': each sample stops when its constraint residual stops improving (by 0.5 x the step's lr, relative) and is no longer evaluated, at most ${d.K} (default ${d.innerStop === 'auto' ? `auto, at most ${d.K}` : d.K})`)
     .option('--lr <lr>', `learning rate: a constant '0.1' or linear 'from:to' over the K inner steps (default ${lrText(d.lr)})`)
     .option('--h <h>', 'finite-difference step: delta = h / max|d|', String(d.h))
     .addOption(scheduleOption())

@@ -21,7 +21,7 @@ import type { ModelFiles } from '../weights/model_source.js';
 import { TETHER_VERSION } from '../version.js';
 import { bindingLimit, checkWeightsFit, weightTrees } from './device_fit.js';
 import { progressModelSource, type LoadProgress } from './load_progress.js';
-import { assertValid, TASKS, type CfgForm, type TaskId } from './task_registry.js';
+import { assertValid, requestedK, TASKS, type CfgForm, type TaskId } from './task_registry.js';
 import { taskModels } from './task_models.js';
 import { runTask, type ImageData4, type InpaintSpace, type TaskModels, type TaskRequest } from './tasks.js';
 
@@ -55,7 +55,7 @@ export interface PipelineRequest {
   guidance?: number;
   /** 'usual': eps_u + s (eps_c - eps_u); 'newton': (1 + w) eps_c - w eps_u with w = s - 1 */
   cfgForm?: CfgForm;
-  /** K: inner steps per diffusion step, or 'auto' (stop when the residual stops improving, at most the task's K) */
+  /** K: inner steps per diffusion step (a number: exactly that many), or 'auto' (stop when the residual stops improving, at most the task's K); left out: the task's default (inpainting's is 'auto') */
   steps?: number; K?: number | 'auto'; lr?: number | [number, number]; h?: number; schedule?: Schedule; method?: Method;
   /** the stride lr is given for (rates scale by stride / lrStride; 'none': per step, the paper's); default: the task table's */
   lrStride?: number | 'none';
@@ -128,6 +128,7 @@ export class SdPipeline {
     const def = TASKS[req.task];
     assertValid(req, { factor: this.factor, hasStyleModel: Boolean(req.styleLoss) });
     const r = { ...def.defaults, ...def.extra, ...stripUndefined(req) };
+    r.K = requestedK(req.task, req.K);                                   // inpainting's default K is 'auto'
     if (def.needs.size) { r.width ??= this.nativeSize; r.height ??= this.nativeSize; }
     r.seed ??= r.noise ? undefined : Math.floor(Math.random() * 2 ** 31);
     return r as ReturnType<SdPipeline['resolve']>;

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { TASKS } from '../../src/pipeline/task_registry.js';
 import { encodeSafetensors } from '../../src/weights/safetensors_write.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 import { expectFailure as expectFailureIn, png, tether, type Outcome } from './cli_harness.js';
@@ -68,17 +69,18 @@ describe('inputs the device cannot hold are refused before the weights load', ()
 
 describe('bad inputs are named in user terms', () => {
   const run = (...a: string[]) => tether('inpaint', ...a, ...noModel, '-o', out);
+  const steps = TASKS.inpaint.defaults.steps;                          // z_list matches the default --steps: only x_init is wrong
   test('non-finite --noise tensor', async () => {
     const n = tensors('nan-noise.safetensors', {
       x_init: { dtype: 'F32', shape: [1, 4, 8, 8], data: new Float32Array(256).fill(NaN) },
-      z_list: { dtype: 'F32', shape: [20, 1, 4, 8, 8], data: new Float32Array(20 * 256) },
+      z_list: { dtype: 'F32', shape: [steps, 1, 4, 8, 8], data: new Float32Array(steps * 256) },
     });
     expectFailure(await run('-i', img64, '--mask', mask64, '--noise', n), /nan-noise\.safetensors: tensor 'x_init' holds a non-finite value \(NaN\) at index 0/);
   });
   test('I32 --noise tensor', async () => {
     const n = tensors('int-noise.safetensors', {
       x_init: { dtype: 'I32', shape: [1, 4, 8, 8], data: new Int32Array(256) },
-      z_list: { dtype: 'F32', shape: [20, 1, 4, 8, 8], data: new Float32Array(20 * 256) },
+      z_list: { dtype: 'F32', shape: [steps, 1, 4, 8, 8], data: new Float32Array(steps * 256) },
     });
     expectFailure(await run('-i', img64, '--mask', mask64, '--noise', n), /int-noise\.safetensors: tensor 'x_init' is I32; expected float values \(F32, F16 or BF16\) \(noise files hold x_init/);
   });

@@ -55,6 +55,8 @@ describe('the page for a first-time user', () => {
     expect(await page.locator('#run').isDisabled()).toBe(true);
     await waitForText(page, '#run-reason', 'Choose an input image');
     expect(await page.locator('#size-row').isVisible()).toBe(false);   // inpainting works at the image's size
+    // the table's inpainting defaults (issue 13): 10 steps, K auto at most 5
+    expect([await page.inputValue('#steps'), await page.inputValue('#K'), await page.isChecked('#K-auto')]).toEqual(['10', '5', true]);
 
     await page.click('#sample-image');
     await waitForText(page, '#input-caption', 'held-out test image');

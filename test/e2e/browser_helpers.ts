@@ -129,10 +129,12 @@ export async function waitForText(page: Page, selector: string, text: string, op
 }
 
 /** Fills the run settings, clicks Run and waits for the result; a run error or no result throws. */
-export async function runOnPage(page: Page, logs: string[], settings: { prompt: string; steps: number; K: number; seed: number }): Promise<{ done: PageSnapshot; seconds: number }> {
+export async function runOnPage(page: Page, logs: string[], settings: { prompt: string; steps: number; K: number | 'auto'; seed: number }): Promise<{ done: PageSnapshot; seconds: number }> {
   await page.fill('#prompt', settings.prompt);
   await page.fill('#steps', String(settings.steps));
-  await page.fill('#K', String(settings.K));
+  // a number is a fixed K (the auto box off, as the CLI's --K N); set directly: the box is disabled for methods without inner steps
+  await page.$eval('#K-auto', (e, on) => { (e as HTMLInputElement).checked = on; }, settings.K === 'auto');
+  if (settings.K !== 'auto') await page.fill('#K', String(settings.K));
   await page.fill('#seed', String(settings.seed));
   const t0 = Date.now();
   await page.click('#run');

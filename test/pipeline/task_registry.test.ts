@@ -2,19 +2,30 @@
 // front-ends can print them in their own names ({field} templates; the CLI's flags).
 import { describe, expect, test } from 'vitest';
 import { problemText } from '../../src/cli/flags.js';
-import { TASKS, TASK_IDS, validateRequest } from '../../src/pipeline/task_registry.js';
+import { requestedK, TASKS, TASK_IDS, validateRequest } from '../../src/pipeline/task_registry.js';
 
 const img = (n: number, c: number, h: number, w: number) => ({ shape: [n, c, h, w] });
 
 describe('task table', () => {
   test('defaults: method.md settings per task, one table for all six tasks', () => {
     expect(TASK_IDS).toEqual(['generate', 'inpaint', 'superres', 'deblur', 'colorize', 'style']);
-    expect(TASKS.inpaint.defaults).toMatchObject({ K: 5, lr: [0.5, 0.1], method: 'newton', guidance: 1, steps: 20, h: 0.005, schedule: 'exact' });
+    // the paper's K 5 and lr; ours (issue 13, chosen on validation): 10 steps and K auto at most 5
+    expect(TASKS.inpaint.defaults).toMatchObject({ K: 5, innerStop: 'auto', lr: [0.5, 0.1], method: 'newton', guidance: 1, steps: 10, h: 0.005, schedule: 'exact' });
+    for (const t of ['superres', 'deblur', 'colorize', 'style'] as const) expect(TASKS[t].defaults).toMatchObject({ steps: 20, innerStop: 'fixed' });
     expect(TASKS.superres.defaults).toMatchObject({ K: 2, lr: 0.25, lrStride: 50 });   // ours (issue 13): lr per stride 50, scaled with the stride; K 2 chosen on validation
     expect(TASKS.style.defaults).toMatchObject({ K: 5, lr: [0.5, 0.1], guidance: 3 });        // w = 2 in the method's form
     expect(TASKS.generate.defaults).toMatchObject({ method: 'none', guidance: 7.5 });
     expect(TASKS.style.runs).toBe('generate');
     expect(TASKS.inpaint.extra).toMatchObject({ inpaintSpace: 'latent', keepKnown: true });
+  });
+
+  test("a request without K runs the task's default: 'auto' for inpainting, a fixed count elsewhere; a given K is kept", () => {
+    expect(requestedK('inpaint', undefined)).toBe('auto');
+    expect(requestedK('inpaint', 5)).toBe(5);                                   // a number is a fixed K
+    expect(requestedK('inpaint', 'auto')).toBe('auto');
+    expect(requestedK('superres', undefined)).toBe(2);
+    expect(requestedK('deblur', 'auto')).toBe('auto');
+    expect(requestedK('generate', undefined)).toBe(0);
   });
 
   test('a valid request has no problems; each rule names its field', () => {

@@ -12,7 +12,7 @@ export const el = {
   weights: $<HTMLSelectElement>('weights'), singleConfig: $<HTMLSelectElement>('single-config'),
   loadProgress: $('load-progress'), modelStatus: $('model-status'), modelInfo: $('model-info'), modelBadge: $('model-badge'),
   tasks: $('tasks'), prompt: $<HTMLInputElement>('prompt'), negative: $<HTMLInputElement>('negative'),
-  steps: $<HTMLInputElement>('steps'), K: $<HTMLInputElement>('K'), seed: $<HTMLInputElement>('seed'), dice: $<HTMLButtonElement>('dice'),
+  steps: $<HTMLInputElement>('steps'), K: $<HTMLInputElement>('K'), autoK: $<HTMLInputElement>('K-auto'), seed: $<HTMLInputElement>('seed'), dice: $<HTMLButtonElement>('dice'),
   guidance: $<HTMLInputElement>('guidance'), scale: $<HTMLSelectElement>('scale'), scaleRow: $('scale-row'),
   sigma: $<HTMLInputElement>('sigma'), sigmaRow: $('sigma-row'), width: $<HTMLInputElement>('width'), height: $<HTMLInputElement>('height'),
   sizeRow: $('size-row'), sizeMsg: $('size-msg'), runReason: $('run-reason'), lr: $<HTMLInputElement>('lr'), h: $<HTMLInputElement>('h'),

@@ -26,7 +26,7 @@ export function buildSpec(): TaskSpec {
     negativePrompt: el.negative.value,
     guidance: num(el.guidance),
     steps: num(el.steps),
-    K: el.method.value === 'none' || el.method.value === 'replace' ? 0 : num(el.K),
+    K: el.method.value === 'none' || el.method.value === 'replace' ? 0 : el.autoK.checked ? 'auto' : num(el.K),
     lr: parseLr(el.lr.value),
     h: num(el.h),
     schedule: el.schedule.value as TaskSpec['schedule'],

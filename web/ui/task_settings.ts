@@ -1,8 +1,8 @@
 // The task buttons and the settings controls, rendered from the task table
 // (src/pipeline/task_registry.ts): each control's default and limits come from TASKS / LIMITS, and
 // which rows a task shows from its `needs` and `extra`. A task switch resets only the settings
-// whose defaults differ between tasks (K, learning rate, method, guidance), so a typed step count
-// or seed survives it.
+// whose defaults differ between tasks (steps, K and K auto, learning rate, method, guidance), so a typed
+// seed survives it.
 import { LIMITS, TASKS, type TaskDefaults } from '../../src/pipeline/task_registry.js';
 import { takesStyle, TASK_LABELS, type WebTask } from '../task_spec.js';
 import { el } from './elements.js';
@@ -13,7 +13,7 @@ type Control = HTMLInputElement | HTMLSelectElement;
 
 /** The control of each table setting (cfgForm has none: the page uses the table's). */
 const control = (): Partial<Record<keyof TaskDefaults | 'scale' | 'blurSigma' | 'inpaintSpace', Control>> => ({
-  steps: el.steps, K: el.K, lr: el.lr, h: el.h, schedule: el.schedule, method: el.method, guidance: el.guidance,
+  steps: el.steps, K: el.K, innerStop: el.autoK, lr: el.lr, h: el.h, schedule: el.schedule, method: el.method, guidance: el.guidance,
   scale: el.scale, blurSigma: el.sigma, inpaintSpace: el.inpaintSpace,
 });
 
@@ -27,7 +27,8 @@ export function parseLr(v: string): number | [number, number] {
 }
 
 function setControl(c: Control | undefined, v: unknown): void {
-  if (c) c.value = Array.isArray(v) ? lrText(v as [number, number]) : String(v);
+  if (c instanceof HTMLInputElement && c.type === 'checkbox') c.checked = v === 'auto';   // innerStop: the K auto box
+  else if (c) c.value = Array.isArray(v) ? lrText(v as [number, number]) : String(v);
 }
 
 /** The settings whose default is not the same for every task. */
@@ -43,6 +44,11 @@ function initControls(): void {
   const range = (i: HTMLInputElement, [min, max]: readonly [number, number]) => { i.min = String(min); i.max = String(max); };
   range(el.steps, LIMITS.steps); range(el.K, LIMITS.K); range(el.guidance, LIMITS.guidance); range(el.seed, LIMITS.seed);
   el.sigma.max = String(LIMITS.blurSigmaMax);
+}
+
+/** K (and its auto box) mean nothing for the methods without inner steps. */
+function noInnerSteps(): void {
+  el.K.disabled = el.autoK.disabled = el.method.value === 'none' || el.method.value === 'replace';
 }
 
 export function selectTask(t: WebTask): void {
@@ -61,7 +67,7 @@ export function selectTask(t: WebTask): void {
   el.maskTools.hidden = !def.needs.mask;
   el.maskCanvas.hidden = !def.needs.mask;
   el.sizeRow.hidden = !def.needs.size;                  // the other tasks work at their input image's size
-  el.K.disabled = el.method.value === 'none' || el.method.value === 'replace';
+  noInnerSteps();
   el.prompt.placeholder = def.needs.image ? 'optional, e.g. a coat' : 'e.g. a coat';
   el.styleCard.hidden = !takesStyle(t);
   el.styleToggleRow.hidden = def.needs.styleImage !== 'optional';   // 'required': always uses the reference
@@ -81,6 +87,6 @@ export function initTaskSettings(): void {
     el.tasks.append(b);
   }
   initControls();
-  el.method.onchange = () => { el.K.disabled = el.method.value === 'none' || el.method.value === 'replace'; };
+  el.method.onchange = noInnerSteps;
   el.dice.onclick = () => { el.seed.value = String(Math.floor(Math.random() * 2 ** 31)); };
 }
