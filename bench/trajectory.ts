@@ -1,6 +1,7 @@
 // PSNR of decode(x0) against the truth after every diffusion step (issue 13: where do more steps
 // lose?), on validation images (never the quality bench's held-out ones), for given settings.
 //   npx tsx bench/trajectory.ts [--case superres-x4] [--steps 10,20] [--first 440] [--n 8] [--set '{"K":3,"lr":0.1667}']
+//     [--scale 4] [--sigma 1.5]   (the operator's strength: super-resolution factor, deblurring's blur sigma)
 // --set: request fields over the task table's defaults (K, lr, schedule, lrStride, ...). Prints one
 // line per step count: the result's PSNR as returned and raw (before the projection / keeping the
 // known pixels), then t:PSNR of each step's x0 (clipped to [-1, 1]).
@@ -26,7 +27,8 @@ const pipe = await SdPipeline.open(await nodeModelSource(MODEL), { ctx });
 const all = await loadTestSet(nodeModelFiles(MODEL));
 const S = all.size, px = 3 * S * S;
 const gt = { data: all.images.slice(FIRST * px, (FIRST + N) * px), shape: [N, 3, S, S] as [number, number, number, number] };
-const tc = await buildCase(ctx, kind, gt, 7000 + FIRST);
+const strength = { scale: args.includes('--scale') ? Number(opt('scale', '4')) : undefined, blurSigma: args.includes('--sigma') ? Number(opt('sigma', '1.5')) : undefined };
+const tc = await buildCase(ctx, kind, gt, 7000 + FIRST, strength);
 for (const steps of stepsList) {
   const curve: string[] = [];
   const r = await pipe.run({ ...tc.request, steps, noise: seededNoise(Array.from({ length: N }, (_, j) => 2 * (FIRST + j))), ...set }, {
@@ -38,6 +40,6 @@ for (const steps of stepsList) {
     },
   });
   const raw = r.rawImages ?? r.images;
-  console.log(`${kind} images ${FIRST}..${FIRST + N - 1} steps ${steps} ${JSON.stringify(set)}: PSNR ${meanPsnr(r.images.data, gt.data, N, S).toFixed(2)} raw ${meanPsnr(raw.data, gt.data, N, S).toFixed(2)} evals/image ${(r.evals / N).toFixed(0)} | ${curve.join(' ')}`);
+  console.log(`${kind}${strength.scale ? ` x${strength.scale}` : ''}${strength.blurSigma ? ` sigma ${strength.blurSigma}` : ''} images ${FIRST}..${FIRST + N - 1} steps ${steps} ${JSON.stringify(set)}: PSNR ${meanPsnr(r.images.data, gt.data, N, S).toFixed(2)} raw ${meanPsnr(raw.data, gt.data, N, S).toFixed(2)} evals/image ${(r.evals / N).toFixed(0)} | ${curve.join(' ')}`);
 }
 pipe.destroy();

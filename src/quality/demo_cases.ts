@@ -29,8 +29,13 @@ export function caseTitle(kind: CaseKind): string {
   }
 }
 
-/** Builds the observation of `kind` for a batch of ground-truth images gt [N, 3, S, S]; masks seeded by maskSeed + n. */
-export async function buildCase(ctx: GpuContext, kind: CaseKind, gt: ImageData4, maskSeed: number): Promise<TaskCase> {
+/**
+ * Builds the observation of `kind` for a batch of ground-truth images gt [N, 3, S, S]; masks seeded by maskSeed + n.
+ * `op`: the operator's strength where a study varies it (default SR_SCALE, BLUR_SIGMA: the quality bench's).
+ */
+export async function buildCase(ctx: GpuContext, kind: CaseKind, gt: ImageData4, maskSeed: number,
+                                op: { scale?: number; blurSigma?: number } = {}): Promise<TaskCase> {
+  const scale = op.scale ?? SR_SCALE, sigma = op.blurSigma ?? BLUR_SIGMA;
   const [N, C, S] = gt.shape;
   if (kind === 'inpaint-box' || kind === 'inpaint-free') {
     const mask = new Float32Array(N * S * S), unknown = new Float32Array(N * S * S);
@@ -41,15 +46,15 @@ export async function buildCase(ctx: GpuContext, kind: CaseKind, gt: ImageData4,
     }
     return { kind, request: { task: 'inpaint', image: gt, mask: { data: mask, shape: [N, 1, S, S] } }, unknown };
   }
-  const op = kind === 'superres-x4' ? downscaleOperator(ctx, S, S, SR_SCALE, 'bicubic') : blurOperator(ctx, S, S, BLUR_SIGMA);
+  const A = kind === 'superres-x4' ? downscaleOperator(ctx, S, S, scale, 'bicubic') : blurOperator(ctx, S, S, sigma);
   const img = ctx.upload(gt.data, gt.shape);
-  const obs = op.forward(ctx, img);
+  const obs = A.forward(ctx, img);
   const data = await ctx.read(obs);
   const shape = obs.shape as ImageData4['shape'];
   ctx.release(img, obs);
-  op.destroy(ctx);
+  A.destroy(ctx);
   void C;
   return kind === 'superres-x4'
-    ? { kind, request: { task: 'superres', image: { data, shape }, scale: SR_SCALE, downscaleKernel: 'bicubic' } }
-    : { kind, request: { task: 'deblur', image: { data, shape }, blurSigma: BLUR_SIGMA } };
+    ? { kind, request: { task: 'superres', image: { data, shape }, scale, downscaleKernel: 'bicubic' } }
+    : { kind, request: { task: 'deblur', image: { data, shape }, blurSigma: sigma } };
 }
