@@ -20,7 +20,7 @@ import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { nodeModelSource } from '../src/pipeline/load_pipeline_node.js';
 import { SdPipeline, type PipelineRequest } from '../src/pipeline/sd_pipeline.js';
-import { TASKS, type TaskId } from '../src/pipeline/task_registry.js';
+import { requestedK, TASKS, type TaskId } from '../src/pipeline/task_registry.js';
 import type { ImageData4, InpaintSpace } from '../src/pipeline/tasks.js';
 import { buildCase, CASE_KINDS, SR_SCALE, BLUR_SIGMA, type CaseKind, type TaskCase } from '../src/quality/demo_cases.js';
 import { FmnistClassifier, type ClassifierConfig } from '../src/quality/fmnist_classifier.js';
@@ -76,6 +76,8 @@ interface Row {
   residual_rms: number; fd: number; seconds_per_image: number; evals_per_image: number; baseline_psnr?: number;
   steps: number; /** 1-minute load average when the row finished (2-core machines are shared) */ load?: number;
   K: number; lr: string;
+  /** K 'auto' (the -autoK methods, and 'defaults' where the task's default is): K above is the cap */
+  auto?: boolean;
 }
 
 async function features(ctx: GpuContext, clf: FmnistClassifier, images: Float32Array, count: number, S: number): Promise<Float32Array> {
@@ -112,9 +114,12 @@ async function residual(ctx: GpuContext, kind: CaseKind, res: Float32Array, gt: 
 
 const DEFAULTS_TEXT = (['inpaint', 'superres', 'deblur'] as TaskId[]).map((t) => {
   const d = TASKS[t].defaults;
-  return `${t}: steps ${d.steps}, K ${d.K}, lr ${Array.isArray(d.lr) ? d.lr.join('→') : d.lr}${d.lrStride ? ` per stride ${d.lrStride}` : ''}, h ${d.h}, ${d.schedule}${t === 'inpaint' ? `, ${TASKS.inpaint.extra.inpaintSpace}` : ''}`;
+  return `${t}: steps ${d.steps}, K ${d.innerStop === 'auto' ? `auto ≤ ${d.K}` : d.K}, lr ${Array.isArray(d.lr) ? d.lr.join('→') : d.lr}${d.lrStride ? ` per stride ${d.lrStride}` : ''}, h ${d.h}, ${d.schedule}${t === 'inpaint' ? `, ${TASKS.inpaint.extra.inpaintSpace}` : ''}`;
 }).join('; ');
 const taskOf = (kind: CaseKind): TaskId => (kind.startsWith('inpaint') ? 'inpaint' : kind === 'deblur' ? 'deblur' : 'superres');
+
+/** Whether method m runs K 'auto' on a case: the -autoK methods, and 'defaults' where the task's default K is auto. */
+const isAuto = (kind: CaseKind, m: MethodSpec) => Boolean(m.autoK) || (Boolean(m.defaults) && requestedK(taskOf(kind), undefined) === 'auto');
 
 /** Inner steps and learning rate of a case and method: --K / --lr, else the task table's defaults. */
 function caseSettings(kind: CaseKind, method: Method, kArg = K_ARG, lrArg = LR_ARG): { K: number; lr: number | [number, number] } {
@@ -195,7 +200,7 @@ async function main(): Promise<void> {
   // replace only the (case, method) pairs run now
   const runsNow = (r: Row) => CASES.includes(r.case) && METHODS.some((m) => {
     const c = caseSettings(r.case, m.method);
-    return m.name === r.method && r.K === c.K && r.lr === lrText(c.lr) && STEP_LIST.includes(r.steps);
+    return m.name === r.method && r.K === c.K && r.lr === lrText(c.lr) && STEP_LIST.includes(r.steps) && Boolean(r.auto) === isAuto(r.case, m);
   });
   // rows made before K and lr were recorded used the per-case defaults
   const defaults = (r: Row) => {
@@ -213,7 +218,7 @@ async function main(): Promise<void> {
       `Command: \`npm run bench:quality -- --n N --steps 10,20 [--cases ...] [--methods ...] [--K K --lr LR] --append\`. PSNR (dB) and SSIM against the ground truth, of the result as returned (known pixels kept; super-resolution and deblurring projected onto the observation, src/pipeline/keep_observed.ts); *PSNR raw*: of the decode before that; *unknown*: over the filled region; residual: RMS of A(raw decode) − y in [0,1] units (of the returned result it is ~0 by construction); FD: Fréchet distance of classifier features to the same N test images; baseline PSNR: bicubic up-sampling of the low-resolution input (super-resolution), the blurred input itself (deblurring).`,
       '',
       mdTable(['case', 'method', 'N', 'steps', 'K', 'lr', 'PSNR', 'PSNR raw', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'PSNR known (raw)', 'PSNR unknown raw', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
-        rows.map((r) => [r.case, r.method, String(r.n), String(r.steps), String(r.K), r.lr, r.psnr.toFixed(2), r.psnr_raw?.toFixed(2) ?? '-', r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
+        rows.map((r) => [r.case, r.method, String(r.n), String(r.steps), r.auto ? `auto ≤ ${r.K}` : String(r.K), r.lr, r.psnr.toFixed(2), r.psnr_raw?.toFixed(2) ?? '-', r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
           r.psnr_known === undefined ? '-' : `${r.psnr_known.toFixed(1)} (${r.psnr_known_raw!.toFixed(1)})`, r.psnr_unknown_raw?.toFixed(2) ?? '-',
           r.residual_rms.toFixed(4), r.fd.toFixed(2), r.seconds_per_image.toFixed(2), r.evals_per_image.toFixed(0), r.baseline_psnr?.toFixed(2) ?? '-'])),
     ].join('\n'));
@@ -243,7 +248,7 @@ async function main(): Promise<void> {
         residual_rms: await residual(ctx, kind, raw, gt.data, known, S, N),
         fd: frechetDistance(featureStats(await features(ctx, clf, out, N, S), N, clf.config.feature_dim), gtStats, clf.config.feature_dim),
         seconds_per_image: seconds / N, evals_per_image: evals / N, steps: STEPS, load: Number(loadavg()[0].toFixed(1)),
-        K: settings.K, lr: lrText(settings.lr) };
+        K: settings.K, lr: lrText(settings.lr), ...(isAuto(kind, m) ? { auto: true } : {}) };
       if (kind === 'superres-x4' && m.name === 'newton-exact') {
         let bp = 0;
         const tc = await buildCase(ctx, kind, gt, 0);
