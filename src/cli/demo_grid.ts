@@ -33,7 +33,8 @@ export function demoGrid(rows: GridRow[], S: number): RgbaImage {
       for (let k = 0; k < 4; k++) img.data[di + k] = src.data[si + k]!;
     }
   };
-  GRID_COLUMNS.forEach((t, c) => drawText(img, t, x0(c) + Math.max(0, (cell - textWidth(t, FONT)) >> 1), PAD, FONT));
+  // titles centred over their column; one wider than the image's right edge leaves it ("ground truth" over a 32 px image)
+  GRID_COLUMNS.forEach((t, c) => drawText(img, t, Math.min(W - GAP - textWidth(t, FONT), x0(c) + ((cell - textWidth(t, FONT)) >> 1)), PAD, FONT));
   rows.forEach((row, r) => {
     const [, oc, oh, ow] = row.obs.shape;
     put(row.unknown ? markHole(row, S) : tensorToRgba(row.obs.data, oc, oh, ow), r, 0);
