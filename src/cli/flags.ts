@@ -4,7 +4,7 @@ import type { Problem } from '../pipeline/task_registry.js';
 
 export const FLAG_OF: Record<string, string> = {
   steps: '--steps', K: '--K', lr: '--lr', h: '--h', schedule: '--schedule', method: '--method', guidance: '--guidance', cfgForm: '--cfg-form',
-  seed: '--seed', image: '-i/--image', mask: '--mask', inpaintSpace: '--inpaint-space', feather: '--feather', scale: '--scale',
+  seed: '--seed', image: '-i/--image', mask: '--mask', inpaintSpace: '--inpaint-space', pullBack: '--pull-back', feather: '--feather', scale: '--scale',
   downscaleKernel: '--kernel', blurSigma: '--sigma', width: '--width', height: '--height', styleImage: '--style-image',
   styleWeight: '--style-weight', count: '--count',
 };

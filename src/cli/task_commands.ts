@@ -12,6 +12,7 @@ import { maskSizeProblem } from '../pipeline/mask_rules.js';
 import { SdPipeline, type PipelineRequest } from '../pipeline/sd_pipeline.js';
 import { TASKS, validateRequest, type TaskId } from '../pipeline/task_registry.js';
 import type { InpaintSpace } from '../pipeline/tasks.js';
+import type { PullBackVia } from '../sampler/constraints/pixel_linear.js';
 import { Tracer } from '../sampler/tracer.js';
 import { SamplingError } from '../sampler/types.js';
 import { writeSafetensorsAtomic } from '../weights/safetensors_write_node.js';
@@ -27,7 +28,7 @@ import { addSamplingOptions, parseSampling, type SamplingOptions } from './sampl
 
 interface TaskOptions extends SamplingOptions {
   image?: string; mask?: string; inpaintSpace?: InpaintSpace; scale?: string; kernel?: 'bicubic' | 'box'; sigma?: string; width?: string; height?: string;
-  styleImage?: string; clip?: string; styleWeight?: string; keepKnown?: boolean; feather?: string;
+  styleImage?: string; clip?: string; styleWeight?: string; keepKnown?: boolean; feather?: string; pullBack?: PullBackVia;
 }
 
 /** The CLI's subcommands: the task table's tasks. */
@@ -53,6 +54,12 @@ export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command 
       'pixel, pulled back through the encoder (better, costs a decode and two encodes per inner step)').choices(['latent', 'pixel']).default('latent'));
     cmd.option('--no-keep-known', 'leave the decoded result as sampled (default: the known pixels are pasted back exactly, the seam feathered into the hole)');
     cmd.option('--feather <px>', 'width of the feathered seam in pixels (default: the VAE\'s down-sampling factor: 8 for SD 1.x)');
+  }
+  if (task === 'inpaint' || task === 'superres' || task === 'deblur' || task === 'colorize') {
+    const d = TASKS[task].extra.pullBack ?? 'encoder';
+    cmd.addOption(new Option('--pull-back <via>', `how the pixel-space error becomes a latent direction${task === 'inpaint' ? ' (with --inpaint-space pixel)' : ''}: ` +
+      "encoder (a finite difference through the VAE encoder, forward-only) or decoder (backpropagated through the VAE decoder; the UNet stays forward-only)" +
+      ` (default ${d})`).choices(['encoder', 'decoder']));
   }
   if (task === 'superres' || task === 'deblur' || task === 'colorize') {
     cmd.option('--no-keep-known', `leave the decoded result as sampled (default: it is moved by the smallest change that makes its ${task === 'superres' ? 'downscaled' : task === 'deblur' ? 'blurred' : 'grey-scale'} version equal the input)`);
@@ -100,6 +107,7 @@ async function runTaskCommand(task: CliTask, o: TaskOptions, deps: TaskCommandDe
   if (task === 'style') req.styleWeight = number(o.styleWeight ?? '1', '--style-weight');
   if (task === 'inpaint') { req.inpaintSpace = o.inpaintSpace; req.keepKnown = o.keepKnown !== false; req.feather = number(o.feather, '--feather'); }
   if (task === 'superres' || task === 'deblur' || task === 'colorize') req.keepKnown = o.keepKnown !== false;
+  if (o.pullBack) req.pullBack = o.pullBack;
   if (task === 'superres') { req.scale = number(o.scale, '--scale'); req.downscaleKernel = o.kernel; }
   if (task === 'deblur') req.blurSigma = number(o.sigma, '--sigma');
   if (task === 'generate' || task === 'style') { req.width = number(o.width, '--width'); req.height = number(o.height, '--height'); }

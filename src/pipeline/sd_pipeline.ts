@@ -11,6 +11,7 @@ import { adapterName, createGpuContext } from '../gpu/device.js';
 import type { DType } from '../gpu/tensor.js';
 import { loadPipeline, resolveWeightDtype, type ModelSource, type StableDiffusionModel } from './load_pipeline.js';
 import type { ClipStyleLoss } from '../clip_vision/style_loss.js';
+import type { PullBackVia } from '../sampler/constraints/pixel_linear.js';
 import type { DownscaleKernel } from '../sampler/constraints/pixel_operators.js';
 import type { Method, Progress, Schedule } from '../sampler/types.js';
 import type { Guidance } from '../sampler/guidance.js';
@@ -65,6 +66,8 @@ export interface PipelineRequest {
   seed?: number;
   noise?: NoiseSource;
   image?: ImageData4; mask?: ImageData4; inpaintSpace?: InpaintSpace; keepKnown?: boolean; feather?: number;
+  /** pixel-space constraints: 'encoder' (finite difference, forward-only) or 'decoder' (the VAE decoder's VJP); default: the task table's */
+  pullBack?: PullBackVia;
   scale?: number; downscaleKernel?: DownscaleKernel; blurSigma?: number;
   width?: number; height?: number; count?: number;
   /** style guidance: the reference image and the CLIP style loss of a loaded tower */
@@ -148,7 +151,7 @@ export class SdPipeline {
         innerStop: r.K === 'auto' ? 'auto' : 'fixed', autoTol: r.autoTol,
       },
       noise: r.noise ?? seededNoise(Array.from({ length: N }, (_, i) => r.seed! + 2 * i)),
-      image: r.image, mask: r.mask, inpaintSpace: r.inpaintSpace, keepKnown: r.keepKnown, feather: r.feather,
+      image: r.image, mask: r.mask, inpaintSpace: r.inpaintSpace, keepKnown: r.keepKnown, feather: r.feather, pullBack: r.pullBack,
       scale: r.scale, downscaleKernel: r.downscaleKernel, blurSigma: r.blurSigma,
       width: r.width, height: r.height, count: r.count,
       style: r.styleImage && r.styleLoss ? { loss: r.styleLoss, image: r.styleImage, weight: r.styleWeight } : undefined,
@@ -161,7 +164,8 @@ export class SdPipeline {
       steps: r.steps, K: r.K, lr: r.lr, lr_stride: r.lrStride ?? def.defaults.lrStride ?? 'none', h: r.h, schedule: r.schedule, method: r.method, guidance: r.guidance, cfg_form: r.cfgForm,
       width: W, height: H, count: res.image.shape[0],
       ...(r.task === 'inpaint' ? { inpaint_space: r.inpaintSpace, keep_known: r.keepKnown, feather: r.feather ?? this.factor } : {}),
-      ...(r.task === 'superres' || r.task === 'deblur' || r.task === 'colorize' ? { keep_observed: r.keepKnown } : {}),
+      ...(r.task === 'superres' || r.task === 'deblur' || r.task === 'colorize' ? { keep_observed: r.keepKnown, pull_back: r.pullBack ?? 'encoder' } : {}),
+      ...(r.task === 'inpaint' && r.inpaintSpace === 'pixel' ? { pull_back: r.pullBack ?? 'encoder' } : {}),
       ...(r.task === 'superres' ? { scale: r.scale, kernel: r.downscaleKernel } : {}),
       ...(r.task === 'deblur' ? { sigma: r.blurSigma } : {}),
       ...(r.styleImage ? { style_weight: r.styleWeight } : {}),

@@ -3,6 +3,7 @@
 // flags when printing (src/cli/flags.ts), the page renders its controls and messages from the
 // same table, and SdPipeline.run() fills defaults and validates here — so each default and each
 // rule is written once.
+import type { PullBackVia } from '../sampler/constraints/pixel_linear.js';
 import type { DownscaleKernel } from '../sampler/constraints/pixel_operators.js';
 import type { InnerStopKind, Method, Schedule } from '../sampler/types.js';
 import type { InpaintSpace, TaskName } from './tasks.js';
@@ -42,6 +43,8 @@ export interface TaskDefinition {
   /** task-specific defaults */
   extra: {
     scale?: number; downscaleKernel?: DownscaleKernel; blurSigma?: number; inpaintSpace?: InpaintSpace; keepKnown?: boolean;
+    /** pixel-space constraints: the pixel error reaches latent space through the 'encoder' (finite difference) or the 'decoder' (VJP) */
+    pullBack?: PullBackVia;
     /** weight of the style direction against the task's own constraint (both max-normalised) */
     styleWeight?: number;
   };
@@ -121,7 +124,7 @@ export interface RequestFields {
   steps?: number; K?: number | 'auto'; lr?: number | [number, number]; h?: number; method?: Method; schedule?: Schedule;
   guidance?: number; cfgForm?: CfgForm; seed?: number; count?: number;
   image?: { shape: readonly number[] }; mask?: { shape: readonly number[] };
-  inpaintSpace?: InpaintSpace; feather?: number; scale?: number; blurSigma?: number;
+  inpaintSpace?: InpaintSpace; feather?: number; scale?: number; blurSigma?: number; pullBack?: PullBackVia;
   width?: number; height?: number; styleImage?: { shape: readonly number[] }; styleWeight?: number;
 }
 
@@ -196,6 +199,11 @@ export function validateRequest(r: RequestFields, env: { factor: number; hasStyl
     if (r.feather !== undefined && !(r.feather >= LIMITS.feather[0] && r.feather <= LIMITS.feather[1])) bad('feather', `{feather} must be a number of pixels in 0..256 (got ${r.feather})`);
   } else if (method === 'replace') {
     bad('method', '{method} replace is an inpainting baseline (it replaces known latent cells)');
+  }
+  if (r.pullBack !== undefined) {
+    const pixel = r.task === 'superres' || r.task === 'deblur' || r.task === 'colorize' || (r.task === 'inpaint' && r.inpaintSpace === 'pixel');
+    if (r.pullBack !== 'encoder' && r.pullBack !== 'decoder') bad('pullBack', `{pullBack} must be 'encoder' or 'decoder' (got '${String(r.pullBack)}')`);
+    else if (!pixel) bad('pullBack', `{pullBack} applies to pixel-space constraints: superres, deblur, colorize, inpaint with {inpaintSpace} pixel (got ${r.task}${r.task === 'inpaint' ? ' in latent space' : ''})`);
   }
   const style = def.needs.styleImage;
   if (style === 'required' && !r.styleImage) bad('styleImage', 'style needs a style reference image');

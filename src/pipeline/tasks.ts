@@ -12,7 +12,7 @@ export type NoiseModelVjp = (x: GpuTensor, t: number, context: GpuTensor, u: Gpu
 import type { Constraint } from '../sampler/constraints/constraint.js';
 import { InpaintConstraint, latentMask } from '../sampler/constraints/inpaint.js';
 import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
-import { PixelLinearConstraint } from '../sampler/constraints/pixel_linear.js';
+import { PixelLinearConstraint, type PullBackVia } from '../sampler/constraints/pixel_linear.js';
 import {
   blurSpec, downscaleSpec, GREY_SPEC, MaskOperator, separableOperator, type DownscaleKernel, type OperatorAxes, type OperatorSpec, type PixelOperator,
 } from '../sampler/constraints/pixel_operators.js';
@@ -62,6 +62,12 @@ export interface TaskRequest {
    * constraints: every known pixel counts; one decode and a batch-of-two encode per direction)
    */
   inpaintSpace?: InpaintSpace;
+  /**
+   * Pixel-space constraints: how the pixel error A^T (y - A(D(x0))) becomes a latent direction —
+   * 'encoder' (default; method.md decision 1: the encoder's finite difference, forward-only) or
+   * 'decoder' (D^T by the VAE decoder's VJP; the UNet stays forward-only)
+   */
+  pullBack?: PullBackVia;
   /** superres factor (4 or 8, any integer) */
   scale?: number;
   downscaleKernel?: DownscaleKernel;
@@ -215,7 +221,7 @@ async function buildConstraint(ctx: GpuContext, m: TaskModels, req: TaskRequest,
   const h = req.settings.h;
   switch (req.task) {
     case 'generate':
-      return req.operator ? new PixelLinearConstraint('user-operator', req.operator.op, req.operator.y, m.codec, h) : undefined;
+      return req.operator ? new PixelLinearConstraint('user-operator', req.operator.op, req.operator.y, m.codec, h, req.pullBack) : undefined;
     case 'inpaint': {
       const img = req.image!, mask = req.mask;
       if (!mask) throw new Error('inpaint needs a mask');
@@ -233,7 +239,7 @@ async function buildConstraint(ctx: GpuContext, m: TaskModels, req: TaskRequest,
       const known = mul(ctx, image, maskT);                             // image * M
       if (space === 'pixel') {
         ctx.release(image);
-        return new PixelLinearConstraint('inpaint-pixel', new MaskOperator(maskT), known, m.codec, h);
+        return new PixelLinearConstraint('inpaint-pixel', new MaskOperator(maskT), known, m.codec, h, req.pullBack);
       }
       const zY = await m.codec.encode(ctx, known);                      // 0.18215 * E(image * M)
       const ml = latentMask(mask.data, N, H, W, m.codec.factor, m.latentChannels);
@@ -246,7 +252,7 @@ async function buildConstraint(ctx: GpuContext, m: TaskModels, req: TaskRequest,
       const op = separableOperator(ctx, observationOf(req, H, W)!);
       let y = ctx.upload(req.image!.data, req.image!.shape);
       if (req.task === 'colorize' && req.image!.shape[1] === 3) { const grey = op.forward(ctx, y); ctx.release(y); y = grey; }
-      return new PixelLinearConstraint(op.name, op, y, m.codec, h);
+      return new PixelLinearConstraint(op.name, op, y, m.codec, h, req.pullBack);
     }
   }
 }
