@@ -17,6 +17,8 @@ describe('task table', () => {
     expect(TASKS.generate.defaults).toMatchObject({ method: 'none', guidance: 7.5 });
     expect(TASKS.style.runs).toBe('generate');
     expect(TASKS.inpaint.extra).toMatchObject({ inpaintSpace: 'latent', keepKnown: true });
+    expect(TASKS.superres.extra).toMatchObject({ pullBack: 'decoder' });    // ours (issue 13): chosen on validation
+    expect(TASKS.inpaint.extra.pullBack).toBeUndefined();                  // latent inpainting has no pixel error to pull back
   });
 
   test("a request without K runs the task's default: 'auto' for inpainting, a fixed count elsewhere; a given K is kept", () => {
