@@ -67,9 +67,10 @@ const base = { h: 0.005, schedule: 'exact' as Schedule, cfgForm: 'usual' as CfgF
 // most the paper's 5) filled better than fixed K 3 and 5 at a third of the evaluations, and 10
 // steps filled better than 20 with every K (the per-step lr moves twice as far in 20 steps) — so
 // 10 steps, K auto. The N = 100 record on held-out images agrees (RESULTS "Quality").
-// Super-resolution's pull-back (ours, RESULTS "Pull-back", validation images 448..463): the decoder's
-// VJP D^T instead of the encoder's finite difference gave +1.0 / +1.4 dB at 10 / 20 steps, and made
-// 20 steps better than 10 by 0.5 dB — most of what the gradient baseline (dps) had over Newton.
+// Super-resolution's and deblurring's pull-back (ours, RESULTS "Pull-back", validation images
+// 448..463): the decoder's VJP D^T instead of the encoder's finite difference gave SR +1.0 / +1.4 dB
+// and deblurring +0.5 / +0.9 dB at 10 / 20 steps, and made 20 steps better than 10 by ~0.45 dB for
+// both — most of what the gradient baseline (dps) had over Newton. Colourisation: not measured.
 export const TASKS: Record<TaskId, TaskDefinition> = {
   generate: {
     id: 'generate', label: 'Generate', summary: 'text-to-image with the DDIM scheduler', runs: 'generate',
@@ -89,7 +90,7 @@ export const TASKS: Record<TaskId, TaskDefinition> = {
   deblur: {
     id: 'deblur', label: 'Deblur', summary: 'recover a sharp image from a Gaussian-blurred one', runs: 'deblur',
     needs: { image: true, mask: false, styleImage: 'no', size: false },
-    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { blurSigma: 2, keepKnown: true },
+    defaults: { ...base, K: 10, lr: 0.05, lrStride: 50, method: 'newton', guidance: 1 }, extra: { blurSigma: 2, keepKnown: true, pullBack: 'decoder' },
   },
   colorize: {
     id: 'colorize', label: 'Colorize', summary: 'colourise a grey-scale image (its luma is kept)', runs: 'colorize',

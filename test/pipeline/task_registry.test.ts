@@ -17,7 +17,8 @@ describe('task table', () => {
     expect(TASKS.generate.defaults).toMatchObject({ method: 'none', guidance: 7.5 });
     expect(TASKS.style.runs).toBe('generate');
     expect(TASKS.inpaint.extra).toMatchObject({ inpaintSpace: 'latent', keepKnown: true });
-    expect(TASKS.superres.extra).toMatchObject({ pullBack: 'decoder' });    // ours (issue 13): chosen on validation
+    expect([TASKS.superres.extra.pullBack, TASKS.deblur.extra.pullBack]).toEqual(['decoder', 'decoder']);   // ours (issue 13): chosen on validation
+    expect(TASKS.colorize.extra.pullBack).toBeUndefined();                 // not measured: the encoder's
     expect(TASKS.inpaint.extra.pullBack).toBeUndefined();                  // latent inpainting has no pixel error to pull back
   });
 
