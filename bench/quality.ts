@@ -7,7 +7,7 @@
 // while it goes. Held out means N <= 400: images 400..499 are the validation split settings are
 // chosen on (bench/sweep.ts, src/quality/validation.ts); a larger N warns.
 //   npm run bench:quality [-- --n 100] [--steps 10,20] [--batch 50] [--cases inpaint-box,...] [--methods defaults,newton-exact,...] [--K 5 --lr 0.5:0.1] [--append]
-// Writes bench/results/quality.json and the "Quality" section of bench/RESULTS.md.
+// Writes bench/results/quality.json and the "Quality" section of bench/RESULTS.md (--append --render: only rewrites the section from the JSON).
 //
 // The N = 100 record of issue 13 (every case, the methods that matter, 10 and 20 steps) is the
 // command in bench/RESULTS.md "Quality: what the numbers say"; larger N is for a lent GPU machine:
@@ -78,6 +78,8 @@ interface Row {
   K: number; lr: string;
   /** K 'auto' (the -autoK methods, and 'defaults' where the task's default is): K above is the cap */
   auto?: boolean;
+  /** pixel-space cases: how the pixel error became a latent direction (absent: 'encoder', the rows made before the option) */
+  pull_back?: 'encoder' | 'decoder';
 }
 
 async function features(ctx: GpuContext, clf: FmnistClassifier, images: Float32Array, count: number, S: number): Promise<Float32Array> {
@@ -117,6 +119,13 @@ const DEFAULTS_TEXT = (['inpaint', 'superres', 'deblur'] as TaskId[]).map((t) =>
   return `${t}: steps ${d.steps}, K ${d.innerStop === 'auto' ? `auto ≤ ${d.K}` : d.K}, lr ${Array.isArray(d.lr) ? d.lr.join('→') : d.lr}${d.lrStride ? ` per stride ${d.lrStride}` : ''}, h ${d.h}, ${d.schedule}${t === 'inpaint' ? `, ${TASKS.inpaint.extra.inpaintSpace}` : ''}`;
 }).join('; ');
 const taskOf = (kind: CaseKind): TaskId => (kind.startsWith('inpaint') ? 'inpaint' : kind === 'deblur' ? 'deblur' : 'superres');
+
+/** The pull-back a pixel-space case's request resolves to (the task table's default unless the method sets one). */
+function pullBackOf(pipe: SdPipeline, kind: CaseKind, m: MethodSpec, settings: ReturnType<typeof caseSettings>): Pick<Row, 'pull_back'> {
+  if (kind.startsWith('inpaint') && m.space !== 'pixel') return {};
+  const base = { task: taskOf(kind) } as TaskCase['request'];
+  return { pull_back: requestOf(m, settings, base, 1, 32).pullBack ?? TASKS[taskOf(kind)].extra.pullBack ?? 'encoder' };
+}
 
 /** Whether method m runs K 'auto' on a case: the -autoK methods, and 'defaults' where the task's default K is auto. */
 const isAuto = (kind: CaseKind, m: MethodSpec) => Boolean(m.autoK) || (Boolean(m.defaults) && requestedK(taskOf(kind), undefined) === 'auto');
@@ -200,7 +209,8 @@ async function main(): Promise<void> {
   // replace only the (case, method) pairs run now
   const runsNow = (r: Row) => CASES.includes(r.case) && METHODS.some((m) => {
     const c = caseSettings(r.case, m.method);
-    return m.name === r.method && r.K === c.K && r.lr === lrText(c.lr) && STEP_LIST.includes(r.steps) && Boolean(r.auto) === isAuto(r.case, m);
+    return m.name === r.method && r.K === c.K && r.lr === lrText(c.lr) && STEP_LIST.includes(r.steps) && Boolean(r.auto) === isAuto(r.case, m) &&
+      (r.pull_back ?? 'encoder') === (pullBackOf(pipe, r.case, m, c).pull_back ?? 'encoder');
   });
   // rows made before K and lr were recorded used the per-case defaults
   const defaults = (r: Row) => {
@@ -208,7 +218,8 @@ async function main(): Promise<void> {
     return { K: c.K, lr: lrText(c.lr) };
   };
   const rows: Row[] = args.includes('--append') && existsSync('bench/results/quality.json')
-    ? (JSON.parse(readFileSync('bench/results/quality.json', 'utf8')).rows as Row[]).map((r) => ({ ...defaults(r), ...r, steps: r.steps ?? STEPS })).filter((r) => !runsNow(r)) : [];
+    ? (JSON.parse(readFileSync('bench/results/quality.json', 'utf8')).rows as Row[]).map((r) => ({ ...defaults(r), ...r, steps: r.steps ?? STEPS }))
+      .filter((r) => args.includes('--render') || !runsNow(r)) : [];
   const order = (r: Row) => CASE_KINDS.indexOf(r.case) * 100 + ALL_METHODS.findIndex((m) => m.name === r.method);
   const save = () => {
     rows.sort((a, b) => order(a) - order(b) || a.K - b.K || a.lr.localeCompare(b.lr));
@@ -218,11 +229,12 @@ async function main(): Promise<void> {
       `Command: \`npm run bench:quality -- --n N --steps 10,20 [--cases ...] [--methods ...] [--K K --lr LR] --append\`. PSNR (dB) and SSIM against the ground truth, of the result as returned (known pixels kept; super-resolution and deblurring projected onto the observation, src/pipeline/keep_observed.ts); *PSNR raw*: of the decode before that; *unknown*: over the filled region; residual: RMS of A(raw decode) − y in [0,1] units (of the returned result it is ~0 by construction); FD: Fréchet distance of classifier features to the same N test images; baseline PSNR: bicubic up-sampling of the low-resolution input (super-resolution), the blurred input itself (deblurring).`,
       '',
       mdTable(['case', 'method', 'N', 'steps', 'K', 'lr', 'PSNR', 'PSNR raw', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'PSNR known (raw)', 'PSNR unknown raw', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
-        rows.map((r) => [r.case, r.method, String(r.n), String(r.steps), r.auto ? `auto ≤ ${r.K}` : String(r.K), r.lr, r.psnr.toFixed(2), r.psnr_raw?.toFixed(2) ?? '-', r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
+        rows.map((r) => [r.case, r.pull_back === 'decoder' ? `${r.method} (D^T)` : r.method, String(r.n), String(r.steps), r.auto ? `auto ≤ ${r.K}` : String(r.K), r.lr, r.psnr.toFixed(2), r.psnr_raw?.toFixed(2) ?? '-', r.ssim.toFixed(3), r.psnr_unknown?.toFixed(2) ?? '-', r.ssim_unknown?.toFixed(3) ?? '-',
           r.psnr_known === undefined ? '-' : `${r.psnr_known.toFixed(1)} (${r.psnr_known_raw!.toFixed(1)})`, r.psnr_unknown_raw?.toFixed(2) ?? '-',
           r.residual_rms.toFixed(4), r.fd.toFixed(2), r.seconds_per_image.toFixed(2), r.evals_per_image.toFixed(0), r.baseline_psnr?.toFixed(2) ?? '-'])),
     ].join('\n'));
   };
+  if (args.includes('--render')) { save(); console.log('rendered bench/results/quality.json into the Quality section'); return; }  // after editing the JSON by hand
   for (const steps of STEP_LIST) for (const kind of CASES) {
     STEPS = steps;
     for (const m of METHODS) {
@@ -248,7 +260,7 @@ async function main(): Promise<void> {
         residual_rms: await residual(ctx, kind, raw, gt.data, known, S, N),
         fd: frechetDistance(featureStats(await features(ctx, clf, out, N, S), N, clf.config.feature_dim), gtStats, clf.config.feature_dim),
         seconds_per_image: seconds / N, evals_per_image: evals / N, steps: STEPS, load: Number(loadavg()[0].toFixed(1)),
-        K: settings.K, lr: lrText(settings.lr), ...(isAuto(kind, m) ? { auto: true } : {}) };
+        K: settings.K, lr: lrText(settings.lr), ...(isAuto(kind, m) ? { auto: true } : {}), ...pullBackOf(pipe, kind, m, settings) };
       if (kind === 'superres-x4' && m.name === 'newton-exact') {
         let bp = 0;
         const tc = await buildCase(ctx, kind, gt, 0);
