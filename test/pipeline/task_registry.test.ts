@@ -19,6 +19,7 @@ describe('task table', () => {
     expect(TASKS.inpaint.extra).toMatchObject({ inpaintSpace: 'latent', keepKnown: true });
     expect([TASKS.superres.extra.pullBack, TASKS.deblur.extra.pullBack]).toEqual(['decoder', 'decoder']);   // ours (issue 13): chosen on validation
     expect(TASKS.colorize.extra.pullBack).toBeUndefined();                 // not measured: the encoder's
+    expect([TASKS.deblur.defaults.method, TASKS.superres.defaults.method]).toEqual(['no-jacobian', 'newton']);   // ours (issue 13): deblurring's chosen on validation
     expect(TASKS.inpaint.extra.pullBack).toBeUndefined();                  // latent inpainting has no pixel error to pull back
   });
 
