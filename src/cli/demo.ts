@@ -45,6 +45,8 @@ export function demoCommand(deps: { ctx?: GpuContext } = {}): Command {
 
 interface Row {
   kind: CaseKind; prompted: boolean; space?: InpaintSpace; label: string; n: number; obs: ImageData4; result: Float32Array; gt: Float32Array;
+  /** the method the task table's defaults ran (deblurring's is the no-Jacobian step) */
+  method: string;
   /** [S*S], 1 = unknown pixel (inpainting) */
   unknown?: Float32Array; metrics: Record<string, number>; seconds: number;
 }
@@ -92,7 +94,7 @@ async function runDemo(o: DemoOptions, deps: { ctx?: GpuContext }): Promise<void
         const obsShape = tc.request.image!.shape, opx = obsShape[1] * obsShape[2] * obsShape[3];
         const obs: ImageData4 = { data: tc.request.image!.data.slice(n * opx, (n + 1) * opx), shape: [1, obsShape[1], obsShape[2], obsShape[3]] };
         const unknown = tc.unknown?.slice(n * S * S, (n + 1) * S * S);
-        rows.push({ kind, prompted, space, label, n, obs, result: res.slice(), gt: truth.slice(), unknown,
+        rows.push({ kind, prompted, space, label, n, obs, result: res.slice(), gt: truth.slice(), unknown, method: String(r.parameters['method']),
           metrics: scoreCase(kind, res, truth, obs, unknown, S), seconds: r.seconds / g.ns.length });
       });
     }
@@ -142,7 +144,7 @@ function printTable(rows: Row[]): void {
 
 /** A row's labels: the task, how it was sampled, which test image. */
 function rowLines(r: Row): string[] {
-  return [caseTitle(r.kind), ['newton', r.space && `${r.space} space`, r.prompted && 'prompted'].filter(Boolean).join(', '), `test image ${r.n}`];
+  return [caseTitle(r.kind), [r.method, r.space && `${r.space} space`, r.prompted && 'prompted'].filter(Boolean).join(', '), `test image ${r.n}`];
 }
 
 interface DemoRun { model: string; N: number; steps: number; seed: number; schedule: string; dtype: string; adapter: string; width: number; height: number; rows: Row[] }
@@ -152,7 +154,7 @@ function demoPngText(d: DemoRun): Record<string, string> {
   const cases = [...new Set(d.rows.map((r) => r.label))];
   const parameters = a1111Parameters({
     prompt: `tether demo: ${cases.join('; ')}`, negativePrompt: '', steps: d.steps, guidance: 1, seed: d.seed, width: d.width, height: d.height,
-    model: d.model.split(/[\\/]/).pop()!, extra: { 'Tether task': 'demo', 'Tether method': 'newton', Schedule: d.schedule, Images: d.N, 'Weight dtype': d.dtype, Version: SOFTWARE },
+    model: d.model.split(/[\\/]/).pop()!, extra: { 'Tether task': 'demo', 'Tether method': [...new Set(d.rows.map((r) => r.method))].join(', '), Schedule: d.schedule, Images: d.N, 'Weight dtype': d.dtype, Version: SOFTWARE },
   });
   const tether = { task: 'demo', model: d.model, images: d.N, steps: d.steps, seed: d.seed, schedule: d.schedule, weight_dtype: d.dtype, adapter: d.adapter,
     columns: GRID_COLUMNS, rows: d.rows.map((r) => ({ case: r.label, image: r.n, ...r.metrics })), version: TETHER_VERSION };
