@@ -116,7 +116,8 @@ async function residual(ctx: GpuContext, kind: CaseKind, res: Float32Array, gt: 
 
 const DEFAULTS_TEXT = (['inpaint', 'superres', 'deblur'] as TaskId[]).map((t) => {
   const d = TASKS[t].defaults;
-  return `${t}: steps ${d.steps}, K ${d.innerStop === 'auto' ? `auto ≤ ${d.K}` : d.K}, lr ${Array.isArray(d.lr) ? d.lr.join('→') : d.lr}${d.lrStride ? ` per stride ${d.lrStride}` : ''}, h ${d.h}, ${d.schedule}${t === 'inpaint' ? `, ${TASKS.inpaint.extra.inpaintSpace}` : ''}`;
+  const e = TASKS[t].extra;
+  return `${t}: ${d.method}${e.pullBack ? ` (${e.pullBack} pull-back)` : ''}, steps ${d.steps}, K ${d.innerStop === 'auto' ? `auto ≤ ${d.K}` : d.K}, lr ${Array.isArray(d.lr) ? d.lr.join('→') : d.lr}${d.lrStride ? ` per stride ${d.lrStride}` : ''}, h ${d.h}, ${d.schedule}${t === 'inpaint' ? `, ${TASKS.inpaint.extra.inpaintSpace}` : ''}`;
 }).join('; ');
 const taskOf = (kind: CaseKind): TaskId => (kind.startsWith('inpaint') ? 'inpaint' : kind === 'deblur' ? 'deblur' : 'superres');
 
@@ -225,7 +226,7 @@ async function main(): Promise<void> {
     rows.sort((a, b) => order(a) - order(b) || a.K - b.K || a.lr.localeCompare(b.lr));
     writeJson('bench/results/quality.json', { adapter: { ...ctx.adapter }, model: MODEL, n: N, steps: STEPS, rows });
     writeResultsSection('Quality', [
-      `Adapter: **${adapter}**; embedded model \`${MODEL}\`; N held-out test images and steps as in each row (the first N of the test split, seeded masks and noise); K and lr as in each row (${DEFAULTS_TEXT}); super-resolution x${SR_SCALE}, antialiased bicubic; deblurring, Gaussian σ ${BLUR_SIGMA}. *defaults*: the task table's settings with only the steps given; *-autoK*: K auto (the inner steps stop when the residual stops improving, at most K); lr is given per stride ${TASKS.inpaint.defaults.lrStride ?? '(per step)'} where a task has lrStride (scaled by stride / lrStride).`,
+      `Adapter: **${adapter}**; embedded model \`${MODEL}\`; N held-out test images and steps as in each row (the first N of the test split, seeded masks and noise); K and lr as in each row (${DEFAULTS_TEXT}); super-resolution x${SR_SCALE}, antialiased bicubic; deblurring, Gaussian σ ${BLUR_SIGMA}. *defaults*: the task table's settings with only the steps given; *(D^T)*: the pixel error pulled back through the VAE decoder's VJP (rows without it: the encoder's finite difference); *-autoK*: K auto (the inner steps stop when the residual stops improving, at most K); lr is given per stride ${TASKS.inpaint.defaults.lrStride ?? '(per step)'} where a task has lrStride (scaled by stride / lrStride).`,
       `Command: \`npm run bench:quality -- --n N --steps 10,20 [--cases ...] [--methods ...] [--K K --lr LR] --append\`. PSNR (dB) and SSIM against the ground truth, of the result as returned (known pixels kept; super-resolution and deblurring projected onto the observation, src/pipeline/keep_observed.ts); *PSNR raw*: of the decode before that; *unknown*: over the filled region; residual: RMS of A(raw decode) − y in [0,1] units (of the returned result it is ~0 by construction); FD: Fréchet distance of classifier features to the same N test images; baseline PSNR: bicubic up-sampling of the low-resolution input (super-resolution), the blurred input itself (deblurring).`,
       '',
       mdTable(['case', 'method', 'N', 'steps', 'K', 'lr', 'PSNR', 'PSNR raw', 'SSIM', 'PSNR unknown', 'SSIM unknown', 'PSNR known (raw)', 'PSNR unknown raw', 'residual', 'FD', 's / image', 'UNet evals / image', 'baseline PSNR'],
