@@ -7,6 +7,7 @@ import type { StableDiffusionModel } from './load_pipeline.js';
 import type { LatentCodec } from '../sampler/constraints/latent_codec.js';
 import type { NoiseModel } from '../sampler/guidance.js';
 import type { NoiseModelVjp, TaskModels } from './tasks.js';
+import { decoderGradient } from '../vae/vjp/index.js';
 
 export function taskModels(ctx: GpuContext, sd: StableDiffusionModel): TaskModels {
   const { unet, vae, text_encoder: te, tokenizer } = sd;
@@ -32,10 +33,10 @@ export function taskModels(ctx: GpuContext, sd: StableDiffusionModel): TaskModel
       c.release(mean, logvar);
       return z;
     },
-    async decodeVjp(c, z, u) {
+    async decodeGradient(c, z, uOf) {
       // decode(z) = D(z / sf): (d/dz)^T u = D^T u / sf (src/vae/vjp)
       const zs = scale(c, z, 1 / sf);
-      const g = vae.decodeVjp(c, zs, u);
+      const g = await decoderGradient(c, vae, zs, uOf);
       const out = scale(c, g, 1 / sf);
       c.release(zs, g);
       return out;

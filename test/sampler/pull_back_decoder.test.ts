@@ -2,7 +2,7 @@
 // Newton direction is its exact latent gradient D^T A^T (y - A(D(x0))), the one 'dps' uses, while
 // the UNet's J is still taken forward-only. Checked through the task API on the golden tiny model:
 // the traced first direction of a super-resolution run equals the gradient computed independently
-// at the traced x0, the encoder's finite-difference pull-back is another vector, and the request
+// at the traced x0 (and that gradient, which decodes once, the decode-then-VJP one), the encoder's finite-difference pull-back is another vector, and the request
 // rules refuse the option where there is no pixel-space constraint.
 import { beforeAll, describe, expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
@@ -14,14 +14,19 @@ import { PixelLinearConstraint, type PullBackVia } from '../../src/sampler/const
 import { downscaleOperator } from '../../src/sampler/constraints/pixel_operators.js';
 import { seededNoise } from '../../src/sampler/noise.js';
 import { Tracer } from '../../src/sampler/tracer.js';
+import { scale } from '../../src/kernels/elementwise.js';
+import type { AutoencoderKL } from '../../src/vae/autoencoder_kl.js';
+import { decoderVjp } from '../../src/vae/vjp/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { getCtx, gpuTest } from '../helpers/gpu.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 
-let ctx: GpuContext, models: TaskModels;
+let ctx: GpuContext, models: TaskModels, vae: AutoencoderKL;
 beforeAll(async () => {
   ctx = await getCtx();
-  models = taskModels(ctx, await loadPipelineFromPath(ctx, GOLDEN_DIR, { weightDtype: 'f32' }));
+  const sd = await loadPipelineFromPath(ctx, GOLDEN_DIR, { weightDtype: 'f32' });
+  models = taskModels(ctx, sd);
+  vae = sd.vae!;
 });
 
 const cosine = (a: Float32Array, b: Float32Array) => {
@@ -46,8 +51,17 @@ describe('pull-back through the decoder', () => {
     // the same x0 (the first evaluation precedes any direction), so both directions are of one state
     expect(Array.from(dec.x0.data)).toEqual(Array.from(enc.x0.data));
     const c = new PixelLinearConstraint('check', downscaleOperator(ctx, S, S, 4, 'bicubic'), ctx.upload(y.data, y.shape), models.codec, 0.005);
-    const g = await ctx.read(await c.gradient!(ctx, ctx.upload(dec.x0.data, dec.x0.shape)));
+    const x0 = ctx.upload(dec.x0.data, dec.x0.shape);
+    const g = await ctx.read(await c.gradient!(ctx, x0));
+    // the gradient decodes x0 once (the VJP's tape gives the image r is computed from): the same
+    // vector as decoding, then running the VJP with its own tape (decoderVjp), to float rounding
+    const sf = models.codec.scalingFactor, zs = scale(ctx, x0, 1 / sf);
+    const r = c.pixelResidual(ctx, await models.codec.decode(ctx, x0));
+    const twice = await ctx.read(scale(ctx, decoderVjp(ctx, vae, zs, r), 1 / sf));
     c.destroy(ctx);
+    let dTwice = 0, mTwice = 0;
+    for (let i = 0; i < g.length; i++) { dTwice = Math.max(dTwice, Math.abs(g[i]! - twice[i]!)); mTwice = Math.max(mTwice, Math.abs(twice[i]!)); }
+    expect(dTwice / mTwice, `one decode vs two: max |diff| / max = ${(dTwice / mTwice).toExponential(2)}`).toBeLessThan(1e-5);
     let err = 0, mag = 0;
     for (let i = 0; i < g.length; i++) { err = Math.max(err, Math.abs(g[i]! - dec.d[i]!)); mag = Math.max(mag, Math.abs(g[i]!)); }
     expect(mag).toBeGreaterThan(0);

@@ -13,9 +13,10 @@ export interface LatentCodec {
   /** image [N, 3, H, W] -> scalingFactor * E(image).mean */
   encode(ctx: GpuContext, image: GpuTensor): Promise<GpuTensor>;
   /**
-   * The decode's vector-Jacobian product w.r.t. the scaled latent: (d decode / d z)^T u for u
-   * [N, 3, fH, fW] -> [N, 4, h, w] (includes the 1 / scalingFactor). For method 'dps' on
-   * pixel-space constraints; absent where the VAE has no VJP.
+   * The decode's vector-Jacobian product w.r.t. the scaled latent at an image-dependent u:
+   * (d decode / d z)^T uOf(decode(z)), [N, 3, fH, fW] -> [N, 4, h, w] (includes the
+   * 1 / scalingFactor), decoding z once for both. For method 'dps' and pull-back 'decoder' on
+   * pixel-space constraints; absent where the VAE has no VJP. uOf's image is the codec's.
    */
-  decodeVjp?(ctx: GpuContext, z: GpuTensor, u: GpuTensor): Promise<GpuTensor>;
+  decodeGradient?(ctx: GpuContext, z: GpuTensor, uOf: (image: GpuTensor) => Promise<GpuTensor>): Promise<GpuTensor>;
 }

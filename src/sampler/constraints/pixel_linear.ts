@@ -25,15 +25,15 @@ export class PixelLinearConstraint implements Constraint {
 
   constructor(readonly name: string, readonly op: PixelOperator, readonly y: GpuTensor,
               readonly codec: LatentCodec, readonly h = 0.005, readonly pullBackVia: PullBackVia = 'encoder') {
-    const vjp = codec.decodeVjp;
+    const vjp = codec.decodeGradient;
     if (pullBackVia === 'decoder' && !vjp) throw new Error(`${name}: pull-back 'decoder' needs the VAE decoder's VJP, which this codec has not`);
     if (vjp) {
-      this.gradient = (ctx, x0, trace) => ctx.scope(async () => {
-        const xd = await codec.decode(ctx, x0);                   // D(x0)
-        const r = this.pixelResidual(ctx, xd);                    // A^T (y - A(D(x0)))
+      // D^T r with r = A^T (y - A(D(x0))) from the VJP's own decode of x0 (one decode, not two)
+      this.gradient = (ctx, x0, trace) => ctx.scope(() => vjp(ctx, x0, async (xd) => {
+        const r = this.pixelResidual(ctx, xd);
         if (trace) { await trace('Dx0', xd); await trace('r', r); }
-        return vjp(ctx, x0, r);                                   // D^T r
-      });
+        return r;
+      }));
     }
   }
 

@@ -24,7 +24,7 @@ export const dps: InnerMethod = {
     const vjp = step.epsVjp;
     if (!vjp) throw new Error("method 'dps' needs the noise model's vector-Jacobian product (SampleRequest.denoiseVjp)");
     const gradient = step.gradient;
-    if (!gradient) throw new Error("method 'dps' needs the constraint's latent-space gradient (Constraint.gradient; pixel constraints: the codec's decodeVjp)");
+    if (!gradient) throw new Error("method 'dps' needs the constraint's latent-space gradient (Constraint.gradient; pixel constraints: the codec's decodeGradient)");
     for (let k = 0; k < step.K; k++) {
       const { x, x0 } = state, o = step.observe.at(`k${k}`);
       state = await step.ctx.scope(async () => {

@@ -169,16 +169,14 @@ export function checkDecoderVjpFits(vae: AutoencoderKL, h: number, w: number, bu
  * sample: the rows do not mix), each on channel chunks where a tensor exceeds vae.chunkBudget.
  */
 export function decoderVjp(ctx: GpuContext, vae: AutoencoderKL, z: GpuTensor, u: GpuTensor): GpuTensor {
-  const [N, , h, w] = z.shape as [number, number, number, number];
-  const limit = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
-  const one = checkDecoderVjpFits(vae, h, w, vae.chunkBudget, limit);
+  const N = z.shape[0];
   const whole = (zs: GpuTensor, us: GpuTensor) => {
     const tape = recordDecoderTape(ctx, vae, zs);
     const g = tape.backward(us);
     ctx.release(tape.image);
     return g;
   };
-  if (N === 1 || N * one <= vae.chunkBudget) return whole(z, u);
+  if (runsWhole(ctx, vae, z)) return whole(z, u);
   const out = ctx.alloc(z.shape, z.dtype);
   const zBytes = z.byteLength / N, uBytes = u.byteLength / N;
   for (let n = 0; n < N; n++) {
@@ -190,4 +188,41 @@ export function decoderVjp(ctx: GpuContext, vae: AutoencoderKL, z: GpuTensor, u:
     });
   }
   return out;
+}
+
+/** Whether a batch's VJP runs as one tape (checked to fit first): one sample, or a batch whose largest activation fits one chunk. */
+function runsWhole(ctx: GpuContext, vae: AutoencoderKL, z: GpuTensor): boolean {
+  const [N, , h, w] = z.shape as [number, number, number, number];
+  const limit = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  const one = checkDecoderVjpFits(vae, h, w, vae.chunkBudget, limit);
+  return N === 1 || N * one <= vae.chunkBudget;
+}
+
+/**
+ * D_z^T uOf(D(z)): the gradient of a loss on the decoded image, where u depends on the image (a
+ * constraint's pixel error). One tape forward gives the image u is computed from and the
+ * backward, so the image is decoded once, not once for u and again for the VJP's tape. A batch
+ * that needs per-sample tapes decodes it whole first, then runs decoderVjp. Inputs are not
+ * released; neither is the image uOf sees (it belongs to this function), nor u (released here).
+ */
+export async function decoderGradient(ctx: GpuContext, vae: AutoencoderKL, z: GpuTensor,
+                                      uOf: (image: GpuTensor) => Promise<GpuTensor>): Promise<GpuTensor> {
+  if (!runsWhole(ctx, vae, z)) {
+    const image = vae.decode(ctx, z);
+    const u = await uOf(image);
+    ctx.release(image);
+    const g = decoderVjp(ctx, vae, z, u);
+    ctx.release(u);
+    return g;
+  }
+  const tape = recordDecoderTape(ctx, vae, z);
+  try {
+    const u = await uOf(tape.image);
+    const g = tape.backward(u);
+    ctx.release(u);
+    return g;
+  } finally {
+    tape.release();
+    ctx.release(tape.image);
+  }
 }
