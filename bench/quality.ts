@@ -20,7 +20,7 @@ import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { nodeModelSource } from '../src/pipeline/load_pipeline_node.js';
 import { SdPipeline, type PipelineRequest } from '../src/pipeline/sd_pipeline.js';
-import { requestedK, TASKS, type TaskId } from '../src/pipeline/task_registry.js';
+import { hasPixelConstraint, requestedK, TASKS, type TaskId } from '../src/pipeline/task_registry.js';
 import type { ImageData4, InpaintSpace } from '../src/pipeline/tasks.js';
 import { buildCase, CASE_KINDS, SR_SCALE, BLUR_SIGMA, type CaseKind, type TaskCase } from '../src/quality/demo_cases.js';
 import { FmnistClassifier, type ClassifierConfig } from '../src/quality/fmnist_classifier.js';
@@ -121,11 +121,9 @@ const DEFAULTS_TEXT = (['inpaint', 'superres', 'deblur'] as TaskId[]).map((t) =>
 }).join('; ');
 const taskOf = (kind: CaseKind): TaskId => (kind.startsWith('inpaint') ? 'inpaint' : kind === 'deblur' ? 'deblur' : 'superres');
 
-/** The pull-back a pixel-space case's request resolves to (the task table's default unless the method sets one). */
-function pullBackOf(pipe: SdPipeline, kind: CaseKind, m: MethodSpec, settings: ReturnType<typeof caseSettings>): Pick<Row, 'pull_back'> {
-  if (kind.startsWith('inpaint') && m.space !== 'pixel') return {};
-  const base = { task: taskOf(kind) } as TaskCase['request'];
-  return { pull_back: requestOf(m, settings, base, 1, 32).pullBack ?? TASKS[taskOf(kind)].extra.pullBack ?? 'encoder' };
+/** The pull-back a case's requests run with: the task table's (no method sets one), for pixel-space constraints only. */
+function pullBackOf(kind: CaseKind, m: MethodSpec): Pick<Row, 'pull_back'> {
+  return hasPixelConstraint(taskOf(kind), m.space) ? { pull_back: TASKS[taskOf(kind)].extra.pullBack ?? 'encoder' } : {};
 }
 
 /** Whether method m runs K 'auto' on a case: the -autoK methods, and 'defaults' where the task's default K is auto. */
@@ -211,7 +209,7 @@ async function main(): Promise<void> {
   const runsNow = (r: Row) => CASES.includes(r.case) && METHODS.some((m) => {
     const c = caseSettings(r.case, m.method);
     return m.name === r.method && r.K === c.K && r.lr === lrText(c.lr) && STEP_LIST.includes(r.steps) && Boolean(r.auto) === isAuto(r.case, m) &&
-      (r.pull_back ?? 'encoder') === (pullBackOf(pipe, r.case, m, c).pull_back ?? 'encoder');
+      (r.pull_back ?? 'encoder') === (pullBackOf(r.case, m).pull_back ?? 'encoder');
   });
   // rows made before K and lr were recorded used the per-case defaults
   const defaults = (r: Row) => {
@@ -261,7 +259,7 @@ async function main(): Promise<void> {
         residual_rms: await residual(ctx, kind, raw, gt.data, known, S, N),
         fd: frechetDistance(featureStats(await features(ctx, clf, out, N, S), N, clf.config.feature_dim), gtStats, clf.config.feature_dim),
         seconds_per_image: seconds / N, evals_per_image: evals / N, steps: STEPS, load: Number(loadavg()[0].toFixed(1)),
-        K: settings.K, lr: lrText(settings.lr), ...(isAuto(kind, m) ? { auto: true } : {}), ...pullBackOf(pipe, kind, m, settings) };
+        K: settings.K, lr: lrText(settings.lr), ...(isAuto(kind, m) ? { auto: true } : {}), ...pullBackOf(kind, m) };
       if (kind === 'superres-x4' && m.name === 'newton-exact') {
         let bp = 0;
         const tc = await buildCase(ctx, kind, gt, 0);

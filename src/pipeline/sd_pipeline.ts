@@ -22,7 +22,7 @@ import type { ModelFiles } from '../weights/model_source.js';
 import { TETHER_VERSION } from '../version.js';
 import { bindingLimit, checkWeightsFit, weightTrees } from './device_fit.js';
 import { progressModelSource, type LoadProgress } from './load_progress.js';
-import { assertValid, requestedK, TASKS, type CfgForm, type TaskId } from './task_registry.js';
+import { assertValid, hasPixelConstraint, requestedK, TASKS, type CfgForm, type TaskId } from './task_registry.js';
 import { taskModels } from './task_models.js';
 import { runTask, type ImageData4, type InpaintSpace, type TaskModels, type TaskRequest } from './tasks.js';
 
@@ -164,8 +164,8 @@ export class SdPipeline {
       steps: r.steps, K: r.K, lr: r.lr, lr_stride: r.lrStride ?? def.defaults.lrStride ?? 'none', h: r.h, schedule: r.schedule, method: r.method, guidance: r.guidance, cfg_form: r.cfgForm,
       width: W, height: H, count: res.image.shape[0],
       ...(r.task === 'inpaint' ? { inpaint_space: r.inpaintSpace, keep_known: r.keepKnown, feather: r.feather ?? this.factor } : {}),
-      ...(r.task === 'superres' || r.task === 'deblur' || r.task === 'colorize' ? { keep_observed: r.keepKnown, pull_back: r.pullBack ?? 'encoder' } : {}),
-      ...(r.task === 'inpaint' && r.inpaintSpace === 'pixel' ? { pull_back: r.pullBack ?? 'encoder' } : {}),
+      ...(r.task === 'superres' || r.task === 'deblur' || r.task === 'colorize' ? { keep_observed: r.keepKnown } : {}),
+      ...(hasPixelConstraint(r.task, r.inpaintSpace) ? { pull_back: r.pullBack ?? 'encoder' } : {}),
       ...(r.task === 'superres' ? { scale: r.scale, kernel: r.downscaleKernel } : {}),
       ...(r.task === 'deblur' ? { sigma: r.blurSigma } : {}),
       ...(r.styleImage ? { style_weight: r.styleWeight } : {}),

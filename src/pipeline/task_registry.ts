@@ -114,6 +114,11 @@ export function requestedK(task: TaskId, K: number | 'auto' | undefined): number
   return K ?? (d.innerStop === 'auto' ? 'auto' : d.K);
 }
 
+/** Whether a task's constraint is in pixel space (a pixel error to pull back: superres, deblur, colorize, pixel-space inpainting). */
+export function hasPixelConstraint(task: TaskId, inpaintSpace?: InpaintSpace): boolean {
+  return task === 'superres' || task === 'deblur' || task === 'colorize' || (task === 'inpaint' && inpaintSpace === 'pixel');
+}
+
 /** Limits of the settings (inclusive unless said). */
 export const LIMITS = {
   steps: [1, 1000], K: [0, 100], guidance: [0, 50], scale: [2, 16], blurSigmaMax: 20, feather: [0, 256], seed: [0, 0xfffffffe], count: [1, 64],
@@ -209,7 +214,7 @@ export function validateRequest(r: RequestFields, env: { factor: number; hasStyl
     bad('method', '{method} replace is an inpainting baseline (it replaces known latent cells)');
   }
   if (r.pullBack !== undefined) {
-    const pixel = r.task === 'superres' || r.task === 'deblur' || r.task === 'colorize' || (r.task === 'inpaint' && r.inpaintSpace === 'pixel');
+    const pixel = hasPixelConstraint(r.task, r.inpaintSpace);
     if (r.pullBack !== 'encoder' && r.pullBack !== 'decoder') bad('pullBack', `{pullBack} must be 'encoder' or 'decoder' (got '${String(r.pullBack)}')`);
     else if (!pixel) bad('pullBack', `{pullBack} applies to pixel-space constraints: superres, deblur, colorize, inpaint with {inpaintSpace} pixel (got ${r.task}${r.task === 'inpaint' ? ' in latent space' : ''})`);
   }
