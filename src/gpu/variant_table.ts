@@ -14,6 +14,8 @@ export interface VariantRecord {
   ms: Record<string, number>;
   /** the proxy problem measured, or 'pinned: first met while frozen' */
   proxy: string;
+  /** runs of the proxy per timed pass, per candidate (absent in tables measured before it was recorded) */
+  repeats?: Record<string, number>;
 }
 
 /** What a table serialises to (the Node cache file's format). */
@@ -98,7 +100,9 @@ export class VariantTable {
     if (!saved || typeof saved !== 'object') return;
     const s = saved as Partial<VariantTableJson>;
     for (const [k, v] of Object.entries(s.entries ?? {})) {
-      if (v && typeof v.variant === 'string') this.set(k, { variant: v.variant, ms: v.ms ?? {}, proxy: String(v.proxy ?? '') });
+      if (v && typeof v.variant === 'string') {
+        this.set(k, { variant: v.variant, ms: v.ms ?? {}, proxy: String(v.proxy ?? ''), ...(v.repeats ? { repeats: v.repeats } : {}) });
+      }
     }
     for (const d of Array.isArray(s.discovered) ? s.discovered : []) if (typeof d === 'string') this.discovered.add(d);
   }

@@ -192,7 +192,10 @@ function rowsPlan(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, 
   return { kernel: conv2dRowsKernel, bindings, params, workgroups: wg, types: { T: x.dtype, W: w.dtype }, overrides };
 }
 
-const C_BOUNDS = [16, 128, 512], P_BOUNDS = [256, 4096];
+// Channel and pixel buckets fine enough that a small model's layers (32-96 channels at 2x2 to 8x8
+// on the embedded UNet) do not share one choice measured on the first of them, coarse enough that
+// SD 1.4's (320 / 640 / 1280 channels) fall into a few classes.
+const C_BOUNDS = [16, 32, 64, 128, 320, 640], P_BOUNDS = [16, 64, 256, 1024, 4096];
 
 /** Shape class: kernel size, stride, channel and pixel buckets; proxy: same kernel at <= 8x8 output (32x32 on GPUs), up to 4 such images of the batch. */
 export function conv2dTuneRequest(ctx: GpuContext, g: ConvGeometry, types: { T: DType; W: DType }): TuneRequest<Conv2dChoice> {

@@ -162,8 +162,7 @@ async function measureVariant<V extends string>(ctx: GpuContext, req: TuneReques
     const proxy = req.proxy(ctx);
     try {
       const ms: Record<string, number> = {};
-      // GPUs finish a proxy in microseconds, near the timer's quantum: repeat it inside the pass
-      const inner = ctx.adapter.isFallbackAdapter ? 1 : 10;
+      const inner = await repeatsPerRun(ctx, proxy, req.candidates);
       // Rounds interleave the candidates (in a rotating order; each run after its own warm-up) and
       // each candidate keeps its fastest run: on a CPU adapter other processes share the cores,
       // and a load spike during one candidate's turn must not make it lose (timed one after the
@@ -171,17 +170,40 @@ async function measureVariant<V extends string>(ctx: GpuContext, req: TuneReques
       for (let round = 0; round < TUNE_ROUNDS; round++) {
         for (let i = 0; i < req.candidates.length; i++) {
           const v = req.candidates[(i + round) % req.candidates.length]!;
-          ms[v] = Math.min(ms[v] ?? Infinity, await timePlans(ctx, proxy.plan(v), 1, inner));
+          ms[v] = Math.min(ms[v] ?? Infinity, await timePlans(ctx, proxy.plan(v), 1, inner[v]!));
         }
       }
       const best = req.candidates.reduce((a, b) => (ms[b]! < ms[a]! ? b : a));
-      return { variant: best, ms, proxy: proxy.label };
+      return { variant: best, ms, proxy: proxy.label, repeats: inner };
     } finally {
       proxy.dispose();
     }
   });
   chains.set(ctx, job);
   return job;
+}
+
+/** A timed pass should span at least this long on a CPU adapter (see repeatsPerRun). */
+const CPU_PASS_MS = 2;
+const MAX_REPEATS = 64;
+
+/**
+ * How many times each candidate's proxy runs inside one timed pass. GPUs finish a proxy in
+ * microseconds, near the timer's quantum: 10 repeats. A CPU adapter's timer is coarse too
+ * (lavapipe's timestamps step by 65.5 us) while its proxies take 0.05-2 ms, so one run measured
+ * as 0-3 quanta: candidates tied, and the winner was the first in the list, not the fastest (the
+ * embedded UNet's 1x1 shortcuts took a 4x slower variant). There each candidate is timed once,
+ * then repeated until its pass spans >= CPU_PASS_MS (>= 30 quanta, 3% resolution).
+ */
+export async function repeatsPerRun<V extends string>(ctx: GpuContext, proxy: { plan(v: V): DispatchPlan[] },
+                                               candidates: readonly V[]): Promise<Record<string, number>> {
+  const inner: Record<string, number> = {};
+  for (const v of candidates) {
+    if (!ctx.adapter.isFallbackAdapter) { inner[v] = 10; continue; }
+    const once = await timePlans(ctx, proxy.plan(v), 3, 1);  // median of 3: one preempted pass must not set it
+    inner[v] = Math.min(MAX_REPEATS, Math.max(1, Math.ceil(CPU_PASS_MS / Math.max(once, 0.03))));
+  }
+  return inner;
 }
 
 /**

@@ -76,6 +76,23 @@ describe('conv2d 1x1 through the GEMM variants', () => {
   });
 });
 
+describe('conv2d shape classes', () => {
+  gpuTest('a small model\'s layers get classes of their own; SD 1.4\'s levels share a few', async (ctx) => {
+    const cls = (x: number[], w: number[], pad = 1) => conv2dTuneRequest(ctx, convGeometry(x, w, 1, pad), { T: 'f32', W: 'f32' }).shapeClass;
+    // the embedded UNet: 32 channels at 8x8, 64 at 2x2, the 96 -> 32 concat conv: one class each
+    // (one class measured on the first of them gave the others a variant 2-4x slower)
+    const embedded = [cls([1, 32, 8, 8], [32, 32, 3, 3]), cls([1, 64, 2, 2], [64, 64, 3, 3]), cls([1, 96, 8, 8], [32, 96, 3, 3])];
+    expect(new Set(embedded).size).toBe(3);
+    expect(embedded[0]).toBe('k3x3s1|c<=32|o<=32|p<=64');
+    // SD 1.4 at 512x512: its 320-channel convs at 64x64 (batch 2, classifier-free guidance) are one
+    // class with conv_in's 4 -> 320 apart; the 1280-channel levels share theirs with the concat inputs
+    expect(cls([2, 320, 64, 64], [320, 320, 3, 3])).toBe('k3x3s1|c<=320|o<=320|p>4096');
+    expect(cls([2, 640, 64, 64], [320, 640, 3, 3])).toBe('k3x3s1|c<=640|o<=320|p>4096');
+    expect(cls([2, 4, 64, 64], [320, 4, 3, 3])).toBe('k3x3s1|c<=16|o<=320|p>4096');
+    expect(cls([2, 2560, 8, 8], [1280, 2560, 3, 3])).toBe(cls([2, 1280, 8, 8], [1280, 1280, 3, 3]));  // up-path concat input
+  });
+});
+
 describe('conv2d large grids', () => {
   // 266240 pixels: more than 65535 row blocks of 4, so the GEMM kernels fold rows into z
   const c: Conv2dCase = { x: [1, 4, 512, 520], w: [4, 4, 1, 1], stride: 1, pad: 0, bias: true, residual: false, note: '1x1 at 512x520' };

@@ -131,6 +131,26 @@ describe('shapes and selection', () => {
     expect(() => selectVariant(ctx, req, 'tiled')).toThrow(/forced variant 'nonsense'/);
   });
 
+  gpuTest('each candidate repeats its proxy until a timed pass spans >= 2 ms on a CPU adapter (10 runs on GPUs)', async (ctx) => {
+    clearVariantCache(ctx);
+    // 16 x 64 x 64: a GEMM of the embedded UNet, 0.03-0.3 ms per run here, i.e. 0-5 quanta of
+    // lavapipe's 65.5 us timer in one run: timed once, candidates tied
+    const req = matmulTuneRequest(ctx, 'kk', 16, 64, 64, { T: 'f32', W: 'f32' });
+    await tuneVariant(ctx, req);
+    const rec = cachedVariant(ctx, 'matmul', req.shapeClass, req.dtype)!;
+    expect(Object.keys(rec.repeats!).sort()).toEqual([...req.candidates].sort());
+    for (const v of req.candidates) {
+      const n = rec.repeats![v]!;
+      expect(Number.isInteger(n) && n >= 1 && n <= 64).toBe(true);
+      if (!ctx.adapter.isFallbackAdapter) expect(n).toBe(10);
+    }
+    if (ctx.adapter.isFallbackAdapter) {
+      const fastest = rec.ms[rec.variant]!;
+      expect(rec.repeats![rec.variant]!).toBeGreaterThan(1);               // the winner ran well under 2 ms
+      expect(fastest * rec.repeats![rec.variant]!).toBeGreaterThan(0.25);  // its pass spanned many quanta
+    }
+  });
+
   gpuTest('a class met while not frozen waits for settleVariants; met while frozen, it is pinned and never changes', async (ctx) => {
     clearVariantCache(ctx);
     const a = matmulTuneRequest(ctx, 'kk', 200, 300, 320, { T: 'f32', W: 'f32' });
