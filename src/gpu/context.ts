@@ -1,12 +1,13 @@
 // GpuContext: the one object kernels talk to. It owns the device, the activation buffer pool,
 // the pipeline cache, and a command encoder that collects every dispatch of a forward pass into
-// one compute pass, submitted only when results are needed (readback) or the batch grows large.
+// compute passes, submitted every SUBMIT_EVERY dispatches and when results are needed (readback).
 import { BufferUsage, MapMode } from './flags.js';
 import { BindGroupCache } from './bind_group_cache.js';
 import { BufferPool } from './buffer_pool.js';
+import { resolveBindings } from './dispatch_bindings.js';
 import { DispatchCounts } from './dispatch_counts.js';
 import { fromF16Array, toF16Array } from './half.js';
-import { packParams, type Kernel, type KernelTypes } from './kernel.js';
+import type { Kernel, KernelTypes } from './kernel.js';
 import { PipelineCache } from './pipeline_cache.js';
 import { check, DTYPE_BYTES, GpuTensor, numel, padTo4, shapeStr, type DType } from './tensor.js';
 import { GpuTimer, type TimedDispatch } from './timing.js';
@@ -30,6 +31,13 @@ export interface DispatchOptions {
 
 /** Dispatches recorded before a submit is forced (bounds the uniform arena and encoder size). */
 const MAX_PENDING = 2048;
+/**
+ * Dispatches per submit while recording, so the adapter starts while the host records the rest
+ * (the embedded UNet's 145 dispatches are ~6 ms of JavaScript on Dawn in Node; submitted at the
+ * readback, the adapter idled through them). Same order and kernels: bit-identical results.
+ * Measured in bench/RESULTS.md, "Submitting while recording".
+ */
+export const SUBMIT_EVERY = 16;
 
 export class GpuContext {
   readonly pool: BufferPool;
@@ -50,7 +58,11 @@ export class GpuContext {
   readonly bindGroups: BindGroupCache;
   /** how read() and sync() await the GPU (Node on a software adapter sleeps between ticks: gpu_wait_node.ts) */
   awaitGpu: <T>(p: Promise<T>) => Promise<T> = (p) => p;
+  /** dispatches per submit (SUBMIT_EVERY; at most MAX_PENDING, the uniform arena's slots) */
+  submitEvery = SUBMIT_EVERY;
 
+  private readonly maxWorkgroups: number;
+  private readonly maxBinding: number;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
@@ -73,6 +85,9 @@ export class GpuContext {
     this.hasSubgroups = device.features.has('subgroups');
     this.hasTimestamps = device.features.has('timestamp-query');
     this.limits = device.limits;
+    // plain numbers: dawn.node's limits are native getters, read per binding per dispatch
+    this.maxWorkgroups = this.limits.maxComputeWorkgroupsPerDimension;
+    this.maxBinding = this.limits.maxStorageBufferBindingSize;
     this.uniformStride = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
     this.uniformData = new ArrayBuffer(this.uniformStride * MAX_PENDING);
     this.uniformView = new DataView(this.uniformData);
@@ -175,36 +190,17 @@ export class GpuContext {
       throw new Error(`kernel ${kernel.name}: f16 requested but the adapter has no shader-f16`);
     }
     const [x, y = 1, z = 1] = workgroups;
-    const maxWg = this.limits.maxComputeWorkgroupsPerDimension;
-    check(x >= 1 && y >= 1 && z >= 1 && x <= maxWg && y <= maxWg && z <= maxWg,
-      `kernel ${kernel.name}: dispatch size [${x}, ${y}, ${z}] outside 1..${maxWg}`);
+    const maxWg = this.maxWorkgroups;
+    if (!(x >= 1 && y >= 1 && z >= 1 && x <= maxWg && y <= maxWg && z <= maxWg)) {
+      throw new Error(`kernel ${kernel.name}: dispatch size [${x}, ${y}, ${z}] outside 1..${maxWg}`);
+    }
     const overrides = { ...kernel.overrides, ...opts.overrides };
     const { pipeline, layout, id } = this.pipelines.get(kernel, types, overrides);
 
-    const slot = this.pending * this.uniformStride;
-    const slots: number[] = [], buffers: GPUBuffer[] = [], sizes: number[] = [], offsets: number[] = [];
-    let written = 0;
-    for (const b of kernel.bindings) {
-      if (b.kind === 'uniform') {
-        packParams(kernel, params, this.uniformView, slot);
-        slots.push(b.binding); buffers.push(this.uniformBuf); offsets.push(slot); sizes.push(kernel.paramBytes);
-        continue;
-      }
-      const r = bindings[b.name];
-      if (!r) throw new Error(`kernel ${kernel.name}: binding '${b.name}' not given`);
-      const buffer = r instanceof GpuTensor ? r.buffer : r;
-      const size = r instanceof GpuTensor ? Math.ceil(r.byteLength / 4) * 4 : buffer.size;
-      if (b.kind === 'read_write' && r instanceof GpuTensor && r.pooled) written += r.byteLength;
-      check(size <= this.limits.maxStorageBufferBindingSize,
-        `kernel ${kernel.name}: binding '${b.name}' is ${size} bytes, over this device's ` +
-        `maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize})`);
-      slots.push(b.binding); buffers.push(buffer); offsets.push(0); sizes.push(size);
-    }
-    for (const name of Object.keys(bindings)) {
-      if (!kernel.bindings.some((b) => b.name === name)) throw new Error(`kernel ${kernel.name}: unknown binding '${name}'`);
-    }
-    const bindGroup = this.bindGroups.get(id, layout, slots, buffers, sizes, offsets);
-    this.counts.add(kernel.name, written);
+    const arena = { buffer: this.uniformBuf, view: this.uniformView, offset: this.pending * this.uniformStride };
+    const r = resolveBindings(kernel, bindings, params, arena, this.maxBinding);
+    const bindGroup = this.bindGroups.get(id, layout, r.slots, r.buffers, r.sizes, r.offsets);
+    this.counts.add(kernel.name, r.written);
 
     const encoder = (this.encoder ??= this.device.createCommandEncoder());
     let pass: GPUComputePassEncoder;
@@ -221,7 +217,7 @@ export class GpuContext {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (this.timer) pass.end();
-    if (++this.pending >= MAX_PENDING) this.flush();
+    if (++this.pending >= Math.min(this.submitEvery, MAX_PENDING)) this.flush();
   }
 
   /** Records a buffer copy (ends the open compute pass). */
