@@ -170,7 +170,8 @@ async function measureVariant<V extends string>(ctx: GpuContext, req: TuneReques
       for (let round = 0; round < TUNE_ROUNDS; round++) {
         for (let i = 0; i < req.candidates.length; i++) {
           const v = req.candidates[(i + round) % req.candidates.length]!;
-          ms[v] = Math.min(ms[v] ?? Infinity, await timePlans(ctx, proxy.plan(v), 1, inner[v]!));
+          // (on a CPU adapter repeatsPerRun already ran every candidate: no second warm-up)
+          ms[v] = Math.min(ms[v] ?? Infinity, await timePlans(ctx, proxy.plan(v), 1, inner[v]!, !ctx.adapter.isFallbackAdapter));
         }
       }
       const best = req.candidates.reduce((a, b) => (ms[b]! < ms[a]! ? b : a));
@@ -184,7 +185,7 @@ async function measureVariant<V extends string>(ctx: GpuContext, req: TuneReques
 }
 
 /** A timed pass should span at least this long on a CPU adapter (see repeatsPerRun). */
-const CPU_PASS_MS = 2;
+const CPU_PASS_MS = 1;
 const MAX_REPEATS = 64;
 
 /**
@@ -193,7 +194,7 @@ const MAX_REPEATS = 64;
  * (lavapipe's timestamps step by 65.5 us) while its proxies take 0.05-2 ms, so one run measured
  * as 0-3 quanta: candidates tied, and the winner was the first in the list, not the fastest (the
  * embedded UNet's 1x1 shortcuts took a 4x slower variant). There each candidate is timed once,
- * then repeated until its pass spans >= CPU_PASS_MS (>= 30 quanta, 3% resolution).
+ * then repeated until its pass spans >= CPU_PASS_MS (>= 15 quanta, ~7% resolution).
  */
 export async function repeatsPerRun<V extends string>(ctx: GpuContext, proxy: { plan(v: V): DispatchPlan[] },
                                                candidates: readonly V[]): Promise<Record<string, number>> {
@@ -208,10 +209,11 @@ export async function repeatsPerRun<V extends string>(ctx: GpuContext, proxy: { 
 
 /**
  * Median GPU time (ms) of one run of `plans` over `reps` timed passes of `inner` runs each, after
- * one warm-up (lavapipe compiles shaders at the first dispatch). Uses timestamp queries when the device has them, so work recorded by
+ * one warm-up (lavapipe compiles shaders at the first dispatch; `warmUp` false: the caller ran
+ * these plans already). Uses timestamp queries when the device has them, so work recorded by
  * others in between is not counted; otherwise wall time from submit to onSubmittedWorkDone.
  */
-export async function timePlans(ctx: GpuContext, plans: DispatchPlan[], reps = 3, inner = 1): Promise<number> {
+export async function timePlans(ctx: GpuContext, plans: DispatchPlan[], reps = 3, inner = 1, warmUp = true): Promise<number> {
   const dev = ctx.device;
   const groups = plans.map((plan) => {
     const { pipeline, layout } = ctx.pipelines.get(plan.kernel, plan.types, { ...plan.kernel.overrides, ...plan.overrides });
@@ -243,10 +245,12 @@ export async function timePlans(ctx: GpuContext, plans: DispatchPlan[], reps = 3
   };
   try {
     await ctx.sync();  // the caller's recorded work runs before, not during, the measurement
-    const warm = dev.createCommandEncoder();
-    encodeRun(warm, -1);
-    dev.queue.submit([warm.finish()]);
-    await dev.queue.onSubmittedWorkDone();
+    if (warmUp) {
+      const warm = dev.createCommandEncoder();
+      encodeRun(warm, -1);
+      dev.queue.submit([warm.finish()]);
+      await dev.queue.onSubmittedWorkDone();
+    }
     const times: number[] = [];
     if (qs) {
       const enc = dev.createCommandEncoder();
