@@ -77,8 +77,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 interface Row {
   model: string; batch: number; engine: string; device: string; ms: number[]; median: number | null; min: number | null;
-  /** peer ms / Tether ms, for median and min (> 1: Tether faster) */
-  tetherSpeedup: { median: number; min: number } | null;
+  /** peer ms / Tether ms: of the medians, of the minima, and paired per round (> 1: Tether faster) */
+  tetherSpeedup: { median: number; min: number; paired: number | null } | null;
   maxAbsErrVsTether: number | null; wrong: boolean; error?: string;
 }
 
@@ -141,7 +141,7 @@ async function benchModel(m: PeerModel, engines: Engine[], onnxProblem: string |
       rows.push({
         model: m.id, batch: B, engine: e.name, device: e.device, ms: t,
         median: ok ? median(t) : null, min: ok ? Math.min(...t) : null,
-        tetherSpeedup: ok && tMs ? { median: median(t) / median(tMs), min: Math.min(...t) / Math.min(...tMs) } : null,
+        tetherSpeedup: ok && tMs ? { median: median(t) / median(tMs), min: Math.min(...t) / Math.min(...tMs), paired: pairedRatio(t, tMs) } : null,
         maxAbsErrVsTether: err, wrong: err !== null && !(err <= TOL * scale), error: failed.get(e),
       });
     }
@@ -149,13 +149,24 @@ async function benchModel(m: PeerModel, engines: Engine[], onnxProblem: string |
   return rows;
 }
 
+/**
+ * Median over rounds of peer ms / Tether ms within the round (both ran in it, one after the other): load that
+ * drifts over the run (this machine's cores are shared) cancels, where the ratio of two medians
+ * taken over the whole run keeps it. null when a run failed and the rounds no longer pair up.
+ */
+function pairedRatio(peer: number[], tether: number[]): number | null {
+  if (peer.length !== tether.length || peer.length === 0) return null;
+  return median(peer.map((p, i) => p / tether[i]!));
+}
+
 const f1 = (x: number | null) => (x === null ? 'n/a' : x.toFixed(1));
 const f2 = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toFixed(2));
 
 function tableOf(rows: Row[]): string {
-  return mdTable(['model', 'batch', 'engine', 'ms (median)', 'ms (min)', 'Tether faster (median)', 'Tether faster (min)', 'max abs err vs Tether'],
+  const tether = (r: Row) => r.engine.startsWith('Tether');
+  return mdTable(['model', 'batch', 'engine', 'ms (median)', 'ms (min)', 'Tether faster (median)', 'Tether faster (min)', 'Tether faster (paired)', 'max abs err vs Tether'],
     rows.map((r) => [r.model, r.batch, r.engine, r.error ? `failed: ${r.error.slice(0, 120)}` : f1(r.median), f1(r.min),
-      r.engine.startsWith('Tether') ? '1.00' : f2(r.tetherSpeedup?.median), r.engine.startsWith('Tether') ? '1.00' : f2(r.tetherSpeedup?.min),
+      tether(r) ? '1.00' : f2(r.tetherSpeedup?.median), tether(r) ? '1.00' : f2(r.tetherSpeedup?.min), tether(r) ? '1.00' : f2(r.tetherSpeedup?.paired),
       r.maxAbsErrVsTether === null ? 'n/a' : `${r.maxAbsErrVsTether.toExponential(1)}${r.wrong ? ' **WRONG**' : ''}`]));
 }
 
@@ -195,7 +206,8 @@ async function main(): Promise<void> {
     `Adapter: **${adapter}** (Tether and onnxruntime-web share the \`webgpu\` package's Dawn; onnxruntime-node's WebGPU EP uses its own Dawn build, ` +
     `on the same Vulkan device). Command: \`${cmd}\`. ${date.slice(0, 10)}; ${cpus().length} CPUs, load average ${load0.toFixed(1)} at the start and ` +
     `${load1.toFixed(1)} at the end (a shared machine). ${REPS} interleaved rounds after each engine's warm-up; median and minimum per engine. ` +
-    '"Tether faster" = peer ms / Tether ms in the same run (> 1: Tether is faster). Host arrays in and out for every engine; ' +
+    '"Tether faster" = peer ms / Tether ms in the same run (> 1: Tether is faster): of the medians, of the minima, and "paired": the median ' +
+    'over rounds of the ratio within a round (each engine runs once per round, one after the other, so load drifting over the run cancels). Host arrays in and out for every engine; ' +
     'PyTorch times its forward alone; idle thread pools sleep instead of spinning (onnxruntime allow_spinning 0, OMP_WAIT_POLICY=PASSIVE). f32 weights everywhere; the ONNX graphs are exported from the same safetensors by train/peers.py ' +
     `(opset 17, dynamic batch). An output farther than ${TOL} x max(1, max |Tether|) from Tether's is marked WRONG.`,
     ...(skipped.length ? ['', `Skipped: ${skipped.join('; ')}.`] : []),
