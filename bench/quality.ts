@@ -20,7 +20,7 @@ import { createNodeGpuContext } from '../src/gpu/device_node.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { nodeModelSource } from '../src/pipeline/load_pipeline_node.js';
 import { SdPipeline, type PipelineRequest } from '../src/pipeline/sd_pipeline.js';
-import { hasPixelConstraint, requestedK, TASKS, type TaskId } from '../src/pipeline/task_registry.js';
+import { pullBackFor, requestedK, TASKS, type TaskId } from '../src/pipeline/task_registry.js';
 import type { ImageData4, InpaintSpace } from '../src/pipeline/tasks.js';
 import { buildCase, CASE_KINDS, SR_SCALE, BLUR_SIGMA, type CaseKind, type TaskCase } from '../src/quality/demo_cases.js';
 import { FmnistClassifier, type ClassifierConfig } from '../src/quality/fmnist_classifier.js';
@@ -121,9 +121,10 @@ const DEFAULTS_TEXT = (['inpaint', 'superres', 'deblur'] as TaskId[]).map((t) =>
 }).join('; ');
 const taskOf = (kind: CaseKind): TaskId => (kind.startsWith('inpaint') ? 'inpaint' : kind === 'deblur' ? 'deblur' : 'superres');
 
-/** The pull-back a case's requests run with: the task table's (no method sets one), for pixel-space constraints only. */
+/** The pull-back a case's requests run with (no method sets one: the task table's), for pixel-space constraints only. */
 function pullBackOf(kind: CaseKind, m: MethodSpec): Pick<Row, 'pull_back'> {
-  return hasPixelConstraint(taskOf(kind), m.space) ? { pull_back: TASKS[taskOf(kind)].extra.pullBack ?? 'encoder' } : {};
+  const via = pullBackFor(taskOf(kind), m.space);
+  return via ? { pull_back: via } : {};
 }
 
 /** Whether method m runs K 'auto' on a case: the -autoK methods, and 'defaults' where the task's default K is auto. */

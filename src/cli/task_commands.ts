@@ -10,7 +10,7 @@ import { nodeModelSource } from '../pipeline/load_pipeline_node.js';
 import { tensorToRgba } from '../pipeline/image.js';
 import { maskSizeProblem } from '../pipeline/mask_rules.js';
 import { SdPipeline, type PipelineRequest } from '../pipeline/sd_pipeline.js';
-import { TASKS, validateRequest, type TaskId } from '../pipeline/task_registry.js';
+import { pullBackFor, TASKS, validateRequest, type TaskId } from '../pipeline/task_registry.js';
 import type { InpaintSpace } from '../pipeline/tasks.js';
 import type { PullBackVia } from '../sampler/constraints/pixel_linear.js';
 import { Tracer } from '../sampler/tracer.js';
@@ -56,7 +56,7 @@ export function taskCommand(task: CliTask, deps: TaskCommandDeps = {}): Command 
     cmd.option('--feather <px>', 'width of the feathered seam in pixels (default: the VAE\'s down-sampling factor: 8 for SD 1.x)');
   }
   if (task === 'inpaint' || task === 'superres' || task === 'deblur' || task === 'colorize') {
-    const d = TASKS[task].extra.pullBack ?? 'encoder';
+    const d = pullBackFor(task, 'pixel');
     cmd.addOption(new Option('--pull-back <via>', `how the pixel-space error becomes a latent direction${task === 'inpaint' ? ' (with --inpaint-space pixel)' : ''}: ` +
       "encoder (a finite difference through the VAE encoder, forward-only) or decoder (backpropagated through the VAE decoder; the UNet stays forward-only)" +
       ` (default ${d})`).choices(['encoder', 'decoder']));

@@ -22,7 +22,7 @@ import type { ModelFiles } from '../weights/model_source.js';
 import { TETHER_VERSION } from '../version.js';
 import { bindingLimit, checkWeightsFit, weightTrees } from './device_fit.js';
 import { progressModelSource, type LoadProgress } from './load_progress.js';
-import { assertValid, hasPixelConstraint, requestedK, TASKS, type CfgForm, type TaskId } from './task_registry.js';
+import { assertValid, pullBackFor, requestedK, TASKS, type CfgForm, type TaskId } from './task_registry.js';
 import { taskModels } from './task_models.js';
 import { runTask, type ImageData4, type InpaintSpace, type TaskModels, type TaskRequest } from './tasks.js';
 
@@ -159,13 +159,14 @@ export class SdPipeline {
     };
     const res = await runTask(this.ctx, this.models, taskReq);
     const [, , H, W] = res.image.shape;
+    const pullBack = pullBackFor(r.task, r.inpaintSpace, r.pullBack);
     const parameters: Record<string, unknown> = {
       task: r.task, prompt: r.prompt ?? '', negative_prompt: r.negativePrompt ?? '', seed: r.noise ? null : r.seed,
       steps: r.steps, K: r.K, lr: r.lr, lr_stride: r.lrStride ?? def.defaults.lrStride ?? 'none', h: r.h, schedule: r.schedule, method: r.method, guidance: r.guidance, cfg_form: r.cfgForm,
       width: W, height: H, count: res.image.shape[0],
       ...(r.task === 'inpaint' ? { inpaint_space: r.inpaintSpace, keep_known: r.keepKnown, feather: r.feather ?? this.factor } : {}),
       ...(r.task === 'superres' || r.task === 'deblur' || r.task === 'colorize' ? { keep_observed: r.keepKnown } : {}),
-      ...(hasPixelConstraint(r.task, r.inpaintSpace) ? { pull_back: r.pullBack ?? 'encoder' } : {}),
+      ...(pullBack ? { pull_back: pullBack } : {}),
       ...(r.task === 'superres' ? { scale: r.scale, kernel: r.downscaleKernel } : {}),
       ...(r.task === 'deblur' ? { sigma: r.blurSigma } : {}),
       ...(r.styleImage ? { style_weight: r.styleWeight } : {}),

@@ -119,6 +119,11 @@ export function hasPixelConstraint(task: TaskId, inpaintSpace?: InpaintSpace): b
   return task === 'superres' || task === 'deblur' || task === 'colorize' || (task === 'inpaint' && inpaintSpace === 'pixel');
 }
 
+/** The pull-back a request runs with: its own, else the task's default, else 'encoder'; undefined without a pixel-space constraint. */
+export function pullBackFor(task: TaskId, inpaintSpace?: InpaintSpace, requested?: PullBackVia): PullBackVia | undefined {
+  return hasPixelConstraint(task, inpaintSpace) ? requested ?? TASKS[task].extra.pullBack ?? 'encoder' : undefined;
+}
+
 /** Limits of the settings (inclusive unless said). */
 export const LIMITS = {
   steps: [1, 1000], K: [0, 100], guidance: [0, 50], scale: [2, 16], blurSigmaMax: 20, feather: [0, 256], seed: [0, 0xfffffffe], count: [1, 64],

@@ -2,11 +2,22 @@
 // front-ends can print them in their own names ({field} templates; the CLI's flags).
 import { describe, expect, test } from 'vitest';
 import { problemText } from '../../src/cli/flags.js';
-import { requestedK, TASKS, TASK_IDS, validateRequest } from '../../src/pipeline/task_registry.js';
+import { pullBackFor, requestedK, TASKS, TASK_IDS, validateRequest } from '../../src/pipeline/task_registry.js';
 
 const img = (n: number, c: number, h: number, w: number) => ({ shape: [n, c, h, w] });
 
 describe('task table', () => {
+  test('pullBackFor: the request\'s, else the task\'s default, else encoder; none without a pixel-space constraint', () => {
+    expect(pullBackFor('superres')).toBe('decoder');
+    expect(pullBackFor('deblur')).toBe('decoder');
+    expect(pullBackFor('deblur', undefined, 'encoder')).toBe('encoder');
+    expect(pullBackFor('colorize')).toBe('encoder');
+    expect(pullBackFor('inpaint', 'pixel')).toBe('encoder');
+    expect(pullBackFor('inpaint', 'pixel', 'decoder')).toBe('decoder');
+    expect(pullBackFor('inpaint', 'latent')).toBeUndefined();
+    expect(pullBackFor('generate')).toBeUndefined();
+  });
+
   test('defaults: method.md settings per task, one table for all six tasks', () => {
     expect(TASK_IDS).toEqual(['generate', 'inpaint', 'superres', 'deblur', 'colorize', 'style']);
     // the paper's K 5 and lr; ours (issue 13, chosen on validation): 10 steps and K auto at most 5
